@@ -1,0 +1,44 @@
+# Telerad Workstation: the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.telerad-installed
+APT_PACKAGES := xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 libegl1 libgl1 \
+	orthanc dcmtk dicom3tools poppler-utils libnss3-tools
+
+.PHONY: run test test-core test-gui lint-imports system-deps venv bench lock clean
+
+run: $(STAMP)  ## Launch the workstation (cache in the user data dir; demo studies on first run)
+	$(VENV)/bin/telerad $(ARGS) run
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+system-deps:  ## Install (as root) or list the Debian packages the tests need
+	@bash packaging/system-deps.sh $(APT_PACKAGES)
+
+test: system-deps $(STAMP) lint-imports test-core test-gui  ## Install everything and run the whole suite
+
+lint-imports: $(STAMP)
+	$(VENV)/bin/lint-imports
+
+test-core: $(STAMP)  ## Core tests in a process where PySide6 and vtk cannot be imported
+	$(PY) -m pytest -p tests.block_gui tests/core $(PYTEST_ARGS)
+
+test-gui: $(STAMP)  ## GUI tests (pytest-qt, private Xvfb started by tests/gui/conftest.py)
+	$(PY) -m pytest tests/gui $(PYTEST_ARGS)
+
+bench: $(STAMP)  ## Benchmarks with ratios against references measured in the same run
+	$(PY) bench/run.py
+
+lock:  ## Refresh constraints.txt from the current venv
+	$(PY) -m pip freeze --exclude-editable | grep -v '^telerad' > constraints.txt
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,19 @@
+"""`telerad run`: open the workstation window."""
+
+from __future__ import annotations
+
+import argparse
+
+from app.cli.context import paths, user_name
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-demo", action="store_true", help="do not import the demo studies on first run")
+    parser.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
+
+
+def execute(args: argparse.Namespace) -> int:
+    from app.ui.app import run_gui
+
+    quit_ms = int(args.quit_after * 1000) if args.quit_after else None
+    return run_gui(paths(args), user_name(), demo=not args.no_demo, quit_after_ms=quit_ms)

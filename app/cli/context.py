@@ -1,0 +1,40 @@
+"""Shared plumbing for subcommands: paths, cache and audit log from the global options."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from typing import TYPE_CHECKING
+
+from app.config import Paths, resolve_paths
+
+if TYPE_CHECKING:
+    from app.audit import AuditLog
+    from app.store import Cache
+
+
+def paths(args: argparse.Namespace) -> Paths:
+    """Resolved data locations for this invocation."""
+    return resolve_paths(args.data_dir)
+
+
+def open_cache(args: argparse.Namespace) -> "Cache":
+    """Open (create, migrate, reconcile) the study cache."""
+    from app.store import Cache
+
+    return Cache.open(paths(args).cache)
+
+
+def open_audit(args: argparse.Namespace) -> "AuditLog":
+    """Open the append-only audit log."""
+    from app.audit import AuditLog
+
+    return AuditLog(paths(args).audit_db)
+
+
+def user_name() -> str:
+    """The local user, recorded in audit events."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "unknown"

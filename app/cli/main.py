@@ -1,0 +1,50 @@
+"""`telerad` command line: argument parsing and dispatch (subcommands import lazily)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from typing import Optional, Sequence
+
+from app import __version__
+
+# subcommand -> (module, help)
+COMMANDS = {
+    "run": ("app.cli.cmd_run", "open the workstation window (default)"),
+    "import": ("app.cli.cmd_import", "import files, folders, ZIP archives or DICOMDIR media"),
+    "studies": ("app.cli.cmd_studies", "list the studies in the local cache"),
+    "show": ("app.cli.cmd_show", "render one image (UID or file) to a PNG"),
+    "delete": ("app.cli.cmd_delete", "delete a study from the local cache"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser; each subcommand module adds its own arguments."""
+    parser = argparse.ArgumentParser(prog="telerad", description="Telerad Workstation")
+    parser.add_argument("--version", action="version", version=f"telerad {__version__}")
+    parser.add_argument("--data-dir", metavar="DIR", help="cache and config folder (default: TELERAD_HOME or the user data dir)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    subs = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        sub = subs.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(module).add_arguments(sub)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the `telerad` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args([*argv, "run"])
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    module = importlib.import_module(COMMANDS[args.command][0])
+    return int(module.execute(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

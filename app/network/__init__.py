@@ -1,0 +1,1 @@
+"""network (filled by its own issue)."""

@@ -1,0 +1,1 @@
+"""reporting (filled by its own issue)."""

@@ -1,0 +1,1 @@
+"""Qt front end: window shell, task bridge, item models."""

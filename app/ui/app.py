@@ -1,0 +1,49 @@
+"""Start the Qt application: open the cache, show the main window, import demo studies on first run."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Optional
+
+from app.config import Paths, resources_dir
+
+log = logging.getLogger(__name__)
+DEMO_MARKER = ".demo-imported"
+
+
+def run_gui(paths: Paths, user: str, demo: bool = True, quit_after_ms: Optional[int] = None) -> int:
+    """Run the workstation until the window closes; returns the exit code."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.audit import AuditLog
+    from app.store import Cache
+    from app.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Telerad Workstation")
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    cache = Cache.open(paths.cache)
+    window = MainWindow(paths, cache, AuditLog(paths.audit_db), user)
+    try:
+        window.show()
+        start_up(window, paths, demo)
+        if quit_after_ms is not None:
+            QTimer.singleShot(quit_after_ms, window.close)
+        return app.exec()
+    finally:
+        cache.close()
+
+
+def start_up(window: "object", paths: Paths, demo: bool) -> None:
+    """List the cache; on the very first run with an empty cache, import the bundled demo studies."""
+    marker = paths.home / DEMO_MARKER
+    samples = resources_dir() / "samples"
+    if demo and not marker.exists() and not window.cache.list_studies() and samples.is_dir():  # type: ignore[attr-defined]
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("demo studies imported on first run\n")
+        log.info("first run: importing demo studies from %s", samples)
+        window.import_paths([samples], label="Importing demo studies")  # type: ignore[attr-defined]
+    else:
+        window.refresh()  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""viewer (filled by its own issue)."""

@@ -1,0 +1,1 @@
+"""worklist (filled by its own issue)."""
