@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.cli.context import open_cache
+from app.cli.context import audit_event, open_cache
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,12 +15,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def execute(args: argparse.Namespace) -> int:
     cache = open_cache(args)
     try:
-        known = {s.study_instance_uid for s in cache.list_studies()}
-        if args.study_uid not in known:
+        if not cache.delete_study(args.study_uid):
             print(f"telerad delete: no study {args.study_uid} in the cache", file=sys.stderr)
             return 1
-        cache.delete_study(args.study_uid)
     finally:
         cache.close()
+    from app.audit import events
+
+    audit_event(args, events.STUDY_DELETED, action="D", study_uid=args.study_uid, detail={"command": "delete"})
     print(f"deleted study {args.study_uid}")
     return 0

@@ -6,9 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.cli.context import open_audit, open_cache, user_name
 from app.cli.progress import TerminalProgress, cancel_on_sigint
+
+if TYPE_CHECKING:
+    from app.importer import ImportSummary
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,8 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from app.importer import import_paths
-    from app.tasks import Cancelled
+    from app.importer import ImportCancelled, import_paths
 
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
@@ -33,13 +36,23 @@ def execute(args: argparse.Namespace) -> int:
                     cache, args.paths, progress=TerminalProgress("import"), cancel=cancel,
                     audit=audit, user=user_name(),
                 )
-            except Cancelled as exc:
-                summary, cancelled = getattr(exc, "summary", None), True
+            except ImportCancelled as exc:
+                summary, cancelled = exc.summary, True
     finally:
         cache.close()
-    if summary is not None:
-        print(json.dumps(summary.as_dict(), indent=2) if args.json else summary.format())
+        audit.close()
+    print(json.dumps(summary_dict(summary), indent=2) if args.json else summary.format())
     if cancelled:
         print("import cancelled: everything listed above is stored; nothing else was written", file=sys.stderr)
         return 130
     return 0
+
+
+def summary_dict(summary: "ImportSummary") -> dict[str, object]:
+    """The JSON form of an import summary."""
+    keys = ("seen", "imported", "duplicates", "quarantined", "skipped", "rejected", "cancelled", "seconds")
+    out: dict[str, object] = {k: getattr(summary, k) for k in keys}
+    for name in ("rejected_files", "quarantined_files", "skipped_files"):
+        out[name] = [{"path": label, "reason": reason} for label, reason in getattr(summary, name)]
+    out["studies"] = sorted(summary.studies)
+    return out

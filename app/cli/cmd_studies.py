@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.cli.context import open_cache
+
+if TYPE_CHECKING:
+    from app.store import StudySummary
 
 COLUMNS = ("study_date", "patient_name", "patient_id", "modalities", "series", "instances", "description")
 
@@ -28,11 +31,16 @@ def execute(args: argparse.Namespace) -> int:
     return 0
 
 
-def study_dict(summary: Any) -> dict[str, Any]:
-    """The documented JSON form of one study (a superset of the required keys)."""
+def study_dict(summary: "StudySummary") -> dict[str, Any]:
+    """The documented JSON form of one study: every summary field, counts as ``series``/``instances``."""
     from dataclasses import asdict
 
-    return asdict(summary)
+    out = asdict(summary)
+    out["series"] = out.pop("num_series")
+    out["instances"] = out.pop("num_instances")
+    out["modalities"] = list(summary.modalities)
+    out["flags"] = list(summary.flags)
+    return out
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:

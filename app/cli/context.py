@@ -38,3 +38,12 @@ def user_name() -> str:
         return getpass.getuser()
     except Exception:  # no passwd entry in some containers
         return "unknown"
+
+
+def audit_event(args: argparse.Namespace, event: object, **fields: object) -> None:
+    """Append one event to the audit log (opened and closed around the call)."""
+    log = open_audit(args)
+    try:
+        log.record(event, user=user_name(), **fields)  # type: ignore[arg-type]
+    finally:
+        log.close()

@@ -13,9 +13,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("Study date", "study_date"),
     ("Modalities", "modalities"),
     ("Description", "description"),
-    ("Accession", "accession_number"),
-    ("Series", "series"),
-    ("Images", "instances"),
+    ("Accession", "accession"),
+    ("Series", "num_series"),
+    ("Images", "num_instances"),
 )
 
 Index = QModelIndex | QPersistentModelIndex

@@ -1,0 +1,72 @@
+"""The main window opens, lists the cached studies, imports the demo studies on first run, closes cleanly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.config import resolve_paths
+from tests.gui.conftest import assert_real_rendering, qimage_to_array
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
+    from app.audit import AuditLog
+    from app.store import Cache
+    from app.ui.main_window import MainWindow
+
+    paths = resolve_paths(str(tmp_path / "home"))
+    paths.config_dir.mkdir(parents=True)
+    cache = Cache.open(paths.cache)
+    audit = AuditLog(paths.audit_db)
+    win = MainWindow(paths, cache, audit, "tester")
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()
+    cache.close()
+    audit.close()
+
+
+def test_lists_imported_studies_and_renders(qtbot, window, shared_data: Path, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    handle = window.import_paths([shared_data / "ct" / "philips_phantom_study2_tilted", shared_data / "mg",
+                                  shared_data / "cr_dx"])
+    qtbot.waitUntil(lambda: handle.done, timeout=60_000)
+    qtbot.waitUntil(lambda: window.model.rowCount() == len(window.cache.list_studies()), timeout=10_000)
+    assert window.model.rowCount() >= 3
+    texts = {window.model.index(r, 1).data() for r in range(window.model.rowCount())}
+    assert "PLASTIC" in texts
+    window.search.setText("plastic")
+    assert window.proxy.rowCount() == 1
+    window.search.clear()
+    qtbot.wait(100)
+    shot = window.grab()
+    shot.save(str(artifacts / "main_window.png"))
+    assert_real_rendering(qimage_to_array(shot.toImage()))
+
+
+def test_first_run_imports_demo_studies(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    from app.ui.app import DEMO_MARKER, start_up
+
+    start_up(window, window.paths, demo=True)
+    qtbot.waitUntil(lambda: window.model.rowCount() >= 5, timeout=120_000)
+    modalities = {window.model.index(r, 3).data() for r in range(window.model.rowCount())}
+    assert {"CT", "CR", "MG", "US", "MR"} <= modalities
+    assert (window.paths.home / DEMO_MARKER).exists()
+
+
+def test_closing_cancels_running_work(qtbot, window, shared_data: Path) -> None:  # type: ignore[no-untyped-def]
+    handle = window.import_paths([shared_data])
+    qtbot.waitUntil(lambda: window.cancel_button.isVisible(), timeout=5000)
+    window.close()
+    assert handle.cancel_event.is_set()
+
+
+def test_telerad_run_opens_and_closes(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "app", "--data-dir", str(tmp_path), "run", "--no-demo",
+                           "--quit-after", "2"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "config" / "window.ini").exists()
