@@ -29,7 +29,7 @@ lint-imports: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 test-core: $(STAMP)  ## Core tests in a process where PySide6 and vtk cannot be imported
-	$(PY) -m pytest -p tests.block_gui tests/core $(PYTEST_ARGS)
+	$(PY) -m pytest -p no:pytest-qt -p tests.block_gui tests/core $(PYTEST_ARGS)
 
 test-gui: $(STAMP)  ## GUI tests (pytest-qt, private Xvfb started by tests/gui/conftest.py)
 	$(PY) -m pytest tests/gui $(PYTEST_ARGS)

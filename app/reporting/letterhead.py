@@ -1,0 +1,33 @@
+"""Letterhead for the PDF, read from ``<config_dir>/letterhead.json`` (all keys optional)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+LETTERHEAD_FILE = "letterhead.json"
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """Institution block printed on every report; ``logo_png`` and ``font_ttf`` are optional paths."""
+
+    institution: str = "Telerad Workstation"
+    department: str = "Teleradiology"
+    address: str = ""
+    phone: str = ""
+    email: str = ""
+    logo_png: str = ""
+    font_ttf: str = ""
+    organization: str = "Telerad"
+
+
+def load_letterhead(config_dir: Path) -> Letterhead:
+    """The configured letterhead, or defaults when the file is absent (unknown keys ignored)."""
+    path = Path(config_dir) / LETTERHEAD_FILE
+    if not path.is_file():
+        return Letterhead()
+    data = json.loads(path.read_text(encoding="utf-8"))
+    known = {f.name for f in fields(Letterhead)}
+    return Letterhead(**{k: str(v) for k, v in data.items() if k in known})

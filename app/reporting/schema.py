@@ -1,0 +1,119 @@
+"""The reporting database: its own SQLite file, WAL, ``SCHEMA_VERSION`` and ordered migrations."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from pathlib import Path
+from typing import Callable, Iterator
+
+import sqlite_utils
+
+SCHEMA_VERSION = 2
+DB_FILENAME = "reports.sqlite"
+
+
+class SchemaError(Exception):
+    """The database was written by a newer version of the application."""
+
+
+def _v1_reports(db: sqlite_utils.Database) -> None:
+    db["reports"].create(
+        {
+            "id": str, "study_uid": str, "kind": str, "state": str, "study_json": str, "sections_json": str,
+            "template_id": str, "predecessor_id": str, "addendum_note": str, "measurements_json": str,
+            "key_images_json": str, "critical": int, "critical_text": str, "created_at": str, "updated_at": str,
+            "signed_at": str, "signer_name": str, "content_hash": str, "revision": int,
+        },
+        pk="id",
+        not_null={"study_uid", "kind", "state", "study_json", "sections_json"},
+    )
+    db.execute("CREATE UNIQUE INDEX reports_one_original ON reports(study_uid) WHERE kind = 'original'")
+    db["reports"].create_index(["predecessor_id"])
+    db["report_outputs"].create(
+        {"report_id": str, "role": str, "path": str, "sop_instance_uid": str, "series_uid": str,
+         "sha256": str, "size": int},
+        pk=("report_id", "role"),
+        foreign_keys=[("report_id", "reports", "id")],
+    )
+    db["critical_notices"].create(
+        {"id": int, "report_id": str, "recipient": str, "method": str, "communicated_at": str,
+         "recorded_by": str, "note": str, "recorded_at": str},
+        pk="id",
+        foreign_keys=[("report_id", "reports", "id")],
+    )
+    db.executescript(
+        """
+        CREATE TRIGGER reports_final_immutable BEFORE UPDATE ON reports WHEN OLD.state = 'final'
+        BEGIN SELECT RAISE(ABORT, 'signed report is immutable'); END;
+        CREATE TRIGGER reports_final_undeletable BEFORE DELETE ON reports WHEN OLD.state = 'final'
+        BEGIN SELECT RAISE(ABORT, 'signed report is immutable'); END;
+        CREATE TRIGGER outputs_immutable BEFORE UPDATE ON report_outputs
+        BEGIN SELECT RAISE(ABORT, 'report outputs are immutable'); END;
+        CREATE TRIGGER outputs_undeletable BEFORE DELETE ON report_outputs
+        BEGIN SELECT RAISE(ABORT, 'report outputs are immutable'); END;
+        CREATE TRIGGER notices_append_only BEFORE UPDATE ON critical_notices
+        BEGIN SELECT RAISE(ABORT, 'critical notices are append-only'); END;
+        CREATE TRIGGER notices_undeletable BEFORE DELETE ON critical_notices
+        BEGIN SELECT RAISE(ABORT, 'critical notices are append-only'); END;
+        """
+    )
+
+
+def _v2_outbox(db: sqlite_utils.Database) -> None:
+    db["outbox"].create(
+        {"sop_instance_uid": str, "report_id": str, "path": str, "node": str, "state": str, "attempts": int,
+         "next_attempt_at": float, "last_error": str, "created_at": str, "updated_at": str},
+        pk="sop_instance_uid",
+        not_null={"path", "node", "state"},
+        foreign_keys=[("report_id", "reports", "id")],
+    )
+    db["outbox"].create_index(["state", "next_attempt_at"])
+
+
+# Ordered: MIGRATIONS[i] moves the schema from version i to i + 1. Never edit a shipped step; append.
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1_reports, _v2_outbox)
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (rollback on error); sqlite-utils calls inside nest as savepoints."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.rollback()
+        raise
+    db.conn.execute("COMMIT")
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    """The ``user_version`` pragma, which records the applied migrations."""
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def open_db(path: Path) -> sqlite_utils.Database:
+    """Open (create, migrate) the reporting DB at ``path``; WAL, synchronous=NORMAL, foreign keys on."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
+    db = sqlite_utils.Database(conn)
+    db.enable_wal()
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    migrate(db)
+    return db
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply pending migrations, each in its own transaction; return the resulting version."""
+    version = schema_version(db)
+    if version > SCHEMA_VERSION:
+        raise SchemaError(f"reporting DB schema {version} is newer than this application ({SCHEMA_VERSION})")
+    for step in range(version, SCHEMA_VERSION):
+        with transaction(db):
+            if schema_version(db) != step:  # another process migrated meanwhile
+                continue
+            MIGRATIONS[step](db)
+            db.execute(f"PRAGMA user_version = {step + 1}")
+    return schema_version(db)

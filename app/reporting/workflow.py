@@ -1,0 +1,131 @@
+"""High-level operations: start a draft for a study, sign a report (PDF + SR + encapsulated PDF + outbox)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Mapping, Optional, Sequence
+
+from app.reporting.dicom_common import InstanceRef
+from app.reporting.letterhead import Letterhead
+from app.reporting.model import Report, ReportKind
+from app.reporting.outbox import Delivery
+from app.reporting.store import OutputFile, ReportStore, utc_now
+from app.reporting.study_source import read_source, study_info
+from app.reporting.templates import Template, select_template
+
+if TYPE_CHECKING:
+    from pydicom import Dataset
+
+    from app.reporting.signing import SigningIdentity
+
+SR_SERIES_BASE = 9001
+
+
+def report_db_path(home: Path) -> Path:
+    """``<home>/reports.sqlite``."""
+    return Path(home) / "reports.sqlite"
+
+
+def report_files_dir(home: Path) -> Path:
+    """``<home>/reports``: signed PDFs and our DICOM objects, one folder per study/report."""
+    return Path(home) / "reports"
+
+
+def start_draft(store: ReportStore, source: Path, templates: Mapping[str, Template],
+                template_id: Optional[str] = None) -> Report:
+    """Create the study's draft from one of its instances, pre-filled by ``template_id`` or the best match."""
+    info = study_info(read_source(source))
+    template = templates[template_id] if template_id else select_template(
+        templates.values(), info.modality, info.body_part, info.study_description)
+    return store.create_draft(info, template.default_sections() if template else None,
+                              template.id if template else "")
+
+
+@dataclass(frozen=True)
+class SignedReport:
+    """What signing produced; ``timings`` holds seconds per step."""
+
+    report: Report
+    pdf: Path
+    sr: Path
+    encapsulated_pdf: Path
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _write_atomic(path: Path, data: bytes) -> OutputFile:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return OutputFile("", str(path), hashlib.sha256(data).hexdigest(), len(data))
+
+
+def _dicom_bytes(ds: "Dataset") -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def _predecessor_refs(store: ReportStore, report: Report) -> tuple[list[InstanceRef], list[InstanceRef]]:
+    """(SR refs, encapsulated-PDF refs) of the report an addendum corrects."""
+    if report.kind != ReportKind.ADDENDUM:
+        return [], []
+    outs = {o.role: o for o in store.outputs(report.predecessor_id)}
+    sr = [InstanceRef.read(Path(outs["sr"].path))] if "sr" in outs else []
+    pdf = [InstanceRef.read(Path(outs["epdf"].path))] if "epdf" in outs else []
+    return sr, sr + pdf
+
+
+def sign_report(store: ReportStore, report_id: str, identity: "SigningIdentity", source: Path, out_dir: Path,
+                letterhead: Letterhead = Letterhead(), node: Optional[str] = None,
+                evidence: Sequence["Dataset"] = ()) -> SignedReport:
+    """Render and PAdES-sign the PDF, build the SR and encapsulated PDF, then commit state, outputs and
+    outbox rows in one transaction. Files are written first; a crash before the commit leaves the
+    report unsigned (orphan files are overwritten by the next attempt's new folder)."""
+    from pydicom.uid import generate_uid
+
+    from app.reporting.dicom_pdf import build_encapsulated_pdf
+    from app.reporting.dicom_sr import build_sr
+    from app.reporting.pdf_render import render_pdf
+    from app.reporting.signing import sign_pdf
+
+    t: dict[str, float] = {}
+    start = time.perf_counter()
+    signed = store.signed_version(report_id, identity.person_name, utc_now())
+    pdf = render_pdf(signed, letterhead)
+    t["render"] = time.perf_counter() - start
+    pdf = sign_pdf(pdf, identity, location=letterhead.institution)
+    t["sign"] = time.perf_counter() - start - t["render"]
+    src = read_source(source)
+    sr_preds, pdf_preds = _predecessor_refs(store, signed)
+    ordinal = len(store.for_study(signed.study.study_uid)) - 1
+    number = SR_SERIES_BASE + 10 * ordinal
+    sr = build_sr(signed, src, generate_uid(), generate_uid(), number, letterhead.organization,
+                  letterhead.institution, sr_preds, evidence)
+    epdf = build_encapsulated_pdf(pdf, signed, src, generate_uid(), generate_uid(), number + 1,
+                                  letterhead.institution, pdf_preds)
+    folder = Path(out_dir) / signed.study.study_uid / signed.id
+    outputs = [
+        _role(_write_atomic(folder / "report.pdf", pdf), "pdf"),
+        _role(_write_atomic(folder / "sr.dcm", _dicom_bytes(sr)), "sr", sr),
+        _role(_write_atomic(folder / "report-pdf.dcm", _dicom_bytes(epdf)), "epdf", epdf),
+    ]
+    deliveries = [Delivery(o.sop_instance_uid, o.path, node) for o in outputs if node and o.sop_instance_uid]
+    final = store.finalize(signed, outputs, deliveries)
+    t["total"] = time.perf_counter() - start
+    return SignedReport(final, Path(outputs[0].path), Path(outputs[1].path), Path(outputs[2].path), t)
+
+
+def _role(out: OutputFile, role: str, ds: "Optional[Dataset]" = None) -> OutputFile:
+    if ds is None:
+        return OutputFile(role, out.path, out.sha256, out.size)
+    return OutputFile(role, out.path, out.sha256, out.size, ds.SOPInstanceUID, ds.SeriesInstanceUID)
