@@ -17,6 +17,14 @@ COMMANDS = {
     "studies": ("app.cli.cmd_studies", "list the studies in the local cache"),
     "show": ("app.cli.cmd_show", "render one image (UID or file) to a PNG"),
     "delete": ("app.cli.cmd_delete", "delete a study from the local cache"),
+    "nodes": ("app.cli.cmd_nodes", "configure remote DICOM nodes and our own AE title/port"),
+    "echo": ("app.cli.cmd_echo", "C-ECHO a configured node"),
+    "find": ("app.cli.cmd_find", "query a node (C-FIND or QIDO-RS)"),
+    "retrieve": ("app.cli.cmd_retrieve", "retrieve a study from a node into the cache"),
+    "listen": ("app.cli.cmd_listen", "run the DICOM Storage SCP"),
+    "send": ("app.cli.cmd_send", "send cached studies or files to a node (C-STORE)"),
+    "screenshot": ("app.cli.cmd_screenshot", "render a study view (layout, overlays) to a PNG, headless"),
+    "worklist": ("app.cli.cmd_worklist", "the reading worklist in reading order (priority, clock, status)"),
 }
 
 

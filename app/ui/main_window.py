@@ -1,29 +1,28 @@
-"""The workstation's main window shell: study list, viewer and report areas, status bar."""
+"""The workstation's main window shell: reading worklist, viewer and report areas, status bar."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
-from PySide6.QtCore import QSettings, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog, QLabel, QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton,
-    QSplitter, QTableView, QVBoxLayout, QWidget,
+    QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter,
 )
 
 from app import __version__
 from app.config import Paths
 from app.tasks import Progress
 from app.ui.bridge import TaskBridge, TaskHandle
-from app.ui.studies_model import StudiesModel
+from app.ui.worklist_panel import WorklistPanel
 
 log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
-    """Lists the cached studies; hosts the viewer and report areas filled by later issues."""
+    """The reading worklist beside the viewer and report areas (filled by later issues)."""
 
     def __init__(self, paths: Paths, cache: Any, audit: Any, user: str) -> None:
         super().__init__()
@@ -32,39 +31,31 @@ class MainWindow(QMainWindow):
         self.bridge.task_started.connect(self._on_task_started)
         self.bridge.task_finished.connect(self._on_task_finished)
         self.setWindowTitle(f"Telerad Workstation {__version__}")
-        self._build_studies_panel()
+        self._settings = QSettings(str(paths.config_dir / "window.ini"), QSettings.Format.IniFormat)
+        self._build_worklist_panel()
         self._build_layout()
         self._build_status_bar()
         self._build_menus()
-        self._settings = QSettings(str(paths.config_dir / "window.ini"), QSettings.Format.IniFormat)
         self._restore_geometry()
 
     # -- construction -------------------------------------------------------------------
-    def _build_studies_panel(self) -> None:
-        self.model = StudiesModel(self)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
-        self.proxy.setFilterKeyColumn(-1)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.table = QTableView()
-        self.table.setObjectName("studyTable")
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(2, Qt.SortOrder.DescendingOrder)
-        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.search = QLineEdit(placeholderText="Search patient, ID, description, accession...")
-        self.search.setClearButtonEnabled(True)
-        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+    def _build_worklist_panel(self) -> None:
+        from app.worklist import Worklist
+
+        self.worklist = Worklist.open(self.paths.home)
+        self.worklist_panel = WorklistPanel(self.worklist, self.cache, self.bridge, user=self.user, audit=self.audit,
+                                            settings=self._settings)
+        self.worklist_panel.setObjectName("worklistPanel")
+        self.worklist_panel.status_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.worklist_panel.entries_loaded.connect(
+            lambda n: self.statusBar().showMessage(f"{n} studies on the worklist", 5000))
+        self.worklist_panel.open_requested.connect(self.open_study)
+        self.model = self.worklist_panel.model
+        self.table = self.worklist_panel.table
+        self.search = self.worklist_panel.search
 
     def _build_layout(self) -> None:
-        left = QWidget()
-        box = QVBoxLayout(left)
-        box.setContentsMargins(4, 4, 4, 4)
-        box.addWidget(self.search)
-        box.addWidget(self.table)
+        left = self.worklist_panel
         self.viewer_area = QLabel("Viewer\n\nSelect a study to read", alignment=Qt.AlignmentFlag.AlignCenter)
         self.viewer_area.setObjectName("viewerArea")
         self.viewer_area.setStyleSheet("background:#111; color:#888; font-size:16px;")
@@ -96,6 +87,9 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Refresh", self.refresh, QKeySequence.StandardKey.Refresh)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        worklist_menu = self.menuBar().addMenu("&Worklist")
+        for name in ("open", "start", "retrieve", "mark_read", "release", "search"):
+            worklist_menu.addAction(self.worklist_panel.actions_by_name[name])
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Telerad", self.about)
 
@@ -109,13 +103,12 @@ class MainWindow(QMainWindow):
 
     # -- studies ------------------------------------------------------------------------
     def refresh(self) -> TaskHandle:
-        """Reload the study list from the cache (off the main thread)."""
-        return self.bridge.submit("Loading studies", _list_studies, self.cache,
-                                  on_success=self._show_studies, on_failure=self._show_error)
+        """Reload the worklist from the cache (off the main thread)."""
+        return self.worklist_panel.refresh()
 
-    def _show_studies(self, studies: Sequence[Any]) -> None:
-        self.model.set_studies(studies)
-        self.statusBar().showMessage(f"{len(studies)} studies in the local cache", 5000)
+    def open_study(self, study_uid: str, prior_uids: list[str]) -> None:
+        """Open a study with its priors (the viewer issue fills the viewer area)."""
+        self.viewer_area.setText(f"Study {study_uid}\n\n{len(prior_uids)} prior(s)")
 
     def import_paths(self, paths: Sequence[Path], label: str = "Importing") -> TaskHandle:
         """Import files/folders/ZIPs/DICOMDIRs in the background, then refresh."""
@@ -180,10 +173,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("splitter", self.splitter.saveState())
+        self.worklist_panel.shutdown()
         self._settings.sync()
         self.bridge.shutdown()
+        self.worklist.close()
         super().closeEvent(event)
-
-
-def _list_studies(cache: Any, progress: Optional[Any] = None, cancel: Optional[Any] = None) -> list[Any]:
-    return list(cache.list_studies())

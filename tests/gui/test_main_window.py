@@ -1,4 +1,5 @@
-"""The main window opens, lists the cached studies, imports the demo studies on first run, closes cleanly."""
+"""The main window opens, shows the cached studies on the worklist, imports the demo studies on first run,
+closes cleanly."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.config import resolve_paths
+from app.ui.worklist_model import COL
 from tests.gui.conftest import assert_real_rendering, qimage_to_array
 
 
@@ -37,10 +39,10 @@ def test_lists_imported_studies_and_renders(qtbot, window, shared_data: Path, ar
     qtbot.waitUntil(lambda: handle.done, timeout=60_000)
     qtbot.waitUntil(lambda: window.model.rowCount() == len(window.cache.list_studies()), timeout=10_000)
     assert window.model.rowCount() >= 3
-    texts = {window.model.index(r, 1).data() for r in range(window.model.rowCount())}
+    texts = {window.model.index(r, COL["patient_id"]).data() for r in range(window.model.rowCount())}
     assert "PLASTIC" in texts
     window.search.setText("plastic")
-    assert window.proxy.rowCount() == 1
+    assert window.model.rowCount() == 1  # the worklist model filters itself (no proxy)
     window.search.clear()
     qtbot.wait(100)
     shot = window.grab()
@@ -53,7 +55,7 @@ def test_first_run_imports_demo_studies(qtbot, window) -> None:  # type: ignore[
 
     start_up(window, window.paths, demo=True)
     qtbot.waitUntil(lambda: window.model.rowCount() >= 5, timeout=120_000)
-    modalities = {window.model.index(r, 3).data() for r in range(window.model.rowCount())}
+    modalities = {window.model.index(r, COL["modality"]).data() for r in range(window.model.rowCount())}
     assert {"CT", "CR", "MG", "US", "MR"} <= modalities
     assert (window.paths.home / DEMO_MARKER).exists()
 
@@ -70,3 +72,4 @@ def test_telerad_run_opens_and_closes(tmp_path: Path) -> None:
                            "--quit-after", "2"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "config" / "window.ini").exists()
+    assert (tmp_path / "worklist.sqlite").exists()

@@ -1,0 +1,172 @@
+"""Append-only, hash-chained audit log in its own SQLite file.
+
+Each record's ``hash`` is sha256 over the canonical JSON of the record (all fields except
+``hash``, including ``prev_hash``), so editing, inserting or removing a row in the middle
+breaks :meth:`AuditLog.verify`. Triggers refuse UPDATE and DELETE. Patient IDs are stored
+only as a salted sha256 (salt kept in the log's ``meta`` table).
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import secrets
+import socket
+import sqlite3
+import threading
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from app.audit.events import ACTIONS, EVENTS, OUTCOMES, AuditEvent
+
+GENESIS = "0" * 64
+_SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY, time TEXT NOT NULL, event_id TEXT NOT NULL, event_name TEXT NOT NULL,
+        event_type TEXT, action TEXT NOT NULL, outcome INTEGER NOT NULL, user TEXT NOT NULL,
+        host TEXT NOT NULL, study_uid TEXT, patient_hash TEXT, detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL, hash TEXT NOT NULL)""",
+    """CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS meta_no_update BEFORE UPDATE ON meta
+        BEGIN SELECT RAISE(ABORT, 'audit meta is write-once'); END""",
+]
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One audit event as stored."""
+
+    seq: int
+    time: str
+    event_id: str
+    event_name: str
+    event_type: str | None
+    action: str
+    outcome: int
+    user: str
+    host: str
+    study_uid: str | None
+    patient_hash: str | None
+    detail: str  # canonical JSON
+    prev_hash: str
+    hash: str
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no spaces, UTF-8 text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def record_hash(fields: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON of every field but ``hash``."""
+    body = {k: v for k, v in fields.items() if k != "hash"}
+    return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+
+
+class AuditLog:
+    """Thread-safe appender/verifier; several processes may append (BEGIN IMMEDIATE)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = FULL")
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA:
+                self._conn.execute(statement)
+            self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('patient_salt', ?)", [secrets.token_hex(16)])
+            self._conn.execute("COMMIT")
+        self._salt = self._conn.execute("SELECT value FROM meta WHERE key = 'patient_salt'").fetchone()[0]
+
+    def patient_hash(self, patient_id: str | None) -> str | None:
+        """Salted sha256 of a patient ID (None for none/empty)."""
+        if not patient_id:
+            return None
+        return hashlib.sha256(f"{self._salt}\x1f{patient_id}".encode("utf-8")).hexdigest()
+
+    def record(
+        self,
+        event: AuditEvent | str,
+        *,
+        action: str,
+        outcome: int = 0,
+        study_uid: str | None = None,
+        patient_id: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+        event_type: AuditEvent | None = None,
+        user: str | None = None,
+        host: str | None = None,
+    ) -> AuditRecord:
+        """Append one event and return it (with its seq and hash)."""
+        event = EVENTS[event] if isinstance(event, str) else event
+        if action not in ACTIONS or outcome not in OUTCOMES:
+            raise ValueError("action must be one of C/R/U/D/E and outcome one of 0/4/8/12")
+        fields: dict[str, Any] = {
+            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "event_id": event.code, "event_name": event.name,
+            "event_type": event_type.code if event_type else None,
+            "action": action, "outcome": outcome,
+            "user": user or _default_user(), "host": host or socket.gethostname(),
+            "study_uid": study_uid, "patient_hash": self.patient_hash(patient_id),
+            "detail": canonical_json(dict(detail or {})),
+        }
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                last = self._conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+                fields["seq"], fields["prev_hash"] = (last[0] + 1, last[1]) if last else (1, GENESIS)
+                fields["hash"] = record_hash(fields)
+                names = ", ".join(fields)
+                marks = ", ".join("?" for _ in fields)
+                self._conn.execute(f"INSERT INTO events ({names}) VALUES ({marks})", list(fields.values()))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return AuditRecord(**fields)
+
+    def records(self) -> list[AuditRecord]:
+        """Every record in sequence order."""
+        with self._lock:
+            cursor = self._conn.execute("SELECT * FROM events ORDER BY seq")
+            names = [d[0] for d in cursor.description]
+            return [AuditRecord(**dict(zip(names, row))) for row in cursor.fetchall()]
+
+    def verify(self) -> tuple[bool, int | None]:
+        """(True, None) if the chain is intact, else (False, first bad seq)."""
+        previous, expected_seq = GENESIS, 1
+        for rec in self.records():
+            fields = asdict(rec)
+            if rec.seq != expected_seq or rec.prev_hash != previous or record_hash(fields) != rec.hash:
+                return False, rec.seq
+            previous, expected_seq = rec.hash, rec.seq + 1
+        return True, None
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (e.g. some containers)
+        return "unknown"

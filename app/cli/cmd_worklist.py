@@ -1,0 +1,71 @@
+"""`telerad worklist [--json]`: the reading worklist in reading order, with priority, clock and status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING, Any
+
+from app.cli.context import open_cache, paths
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from app.worklist import WorklistEntry
+
+COLUMNS = ("priority", "clock", "tat", "status", "subspecialty", "modalities", "site", "description")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print a JSON list of worklist entries")
+    parser.add_argument("--to-read", action="store_true",
+                        help="only studies still to read (leave out reported and reference-only ones)")
+
+
+def execute(args: argparse.Namespace) -> int:
+    from app.worklist import Worklist, utc_now
+
+    cache = open_cache(args)
+    worklist = Worklist.open(paths(args).home)
+    try:
+        entries = worklist.refresh(cache)
+        now = utc_now()
+        near = worklist.config.near_breach_fraction
+        rows = [entry_dict(e, now, near) for e in entries if e.to_read or not args.to_read]
+    finally:
+        worklist.close()
+        cache.close()
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        print_table(rows)
+    return 0
+
+
+def entry_dict(e: "WorklistEntry", now: "datetime", near_fraction: float = 0.25) -> dict[str, Any]:
+    """The documented JSON form of one entry."""
+    from app.worklist import format_clock
+    from app.worklist.build import iso
+
+    return {
+        "study_instance_uid": e.study_instance_uid, "priority": e.priority.value,
+        "priority_source": e.priority_source, "status": e.status.value, "subspecialty": e.subspecialty,
+        "received": iso(e.arrival), "due": iso(e.due), "reported_at": iso(e.reported_at),
+        "clock": format_clock(e.remaining(now)), "seconds_to_breach": int(e.remaining(now).total_seconds()),
+        "tat": e.tat_state(now, near_fraction).value, "claimed_by": e.claimed_by, "site": e.site,
+        "local": e.local, "reference": e.reference, "patient_id": e.patient_id, "patient_name": e.patient_name,
+        "study_date": e.study_date, "modalities": list(e.modalities), "body_part": e.body_part,
+        "description": e.description, "accession": e.accession, "priors": list(e.priors),
+    }
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    """One entry per line in reading order, then the study UID."""
+    if not rows:
+        print("nothing to read")
+        return
+    cells = [["/".join(r[c]) if isinstance(r[c], list) else str(r[c] or "") for c in COLUMNS] for r in rows]
+    widths = [min(30, max(len(c), *(len(row[i]) for row in cells))) for i, c in enumerate(COLUMNS)]
+    print("  ".join(c.upper().ljust(w) for c, w in zip(COLUMNS, widths)) + "  STUDY UID")
+    for row, r in zip(cells, rows):
+        print("  ".join(v[:w].ljust(w) for v, w in zip(row, widths)) + "  " + r["study_instance_uid"])

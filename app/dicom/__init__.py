@@ -1,0 +1,1 @@
+"""DICOM parsing, validation and pixel access (no Qt, no VTK)."""

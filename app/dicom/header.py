@@ -1,0 +1,311 @@
+"""Fast header parsing: the attributes the study cache indexes, plus where Pixel Data lives.
+
+:func:`parse_bytes` parses a whole file held in memory (what the store does);
+:func:`read_header` reads a file on disk with the Pixel Data value deferred.
+Files without a preamble/``DICM`` prefix are read with ``force`` only when they
+start like a dataset and turn out to carry a SOP Class and SOP Instance UID.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
+PIXEL_DATA_TAG = 0x7FE00010
+UNDEFINED_LENGTH = 0xFFFFFFFF
+MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+DEFLATED = "1.2.840.10008.1.2.1.99"
+_ENCODINGS = {  # (implicit VR, little endian) -> transfer syntax of a file without File Meta
+    (True, True): "1.2.840.10008.1.2",
+    (False, True): "1.2.840.10008.1.2.1",
+    (False, False): "1.2.840.10008.1.2.2",
+}
+# First two bytes of a dataset without preamble: group 0002 or 0008, either byte order.
+_DATASET_STARTS = (b"\x02\x00", b"\x08\x00", b"\x00\x08", b"\x00\x02")
+_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+
+
+class NotDicomError(ValueError):
+    """The bytes are not a DICOM dataset (skip, do not report as an error)."""
+
+
+class UnreadableDicomError(ValueError):
+    """The bytes look like DICOM but cannot be parsed."""
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Per-slice image attributes the viewer needs without reparsing."""
+
+    rows: int | None = None
+    columns: int | None = None
+    number_of_frames: int | None = None
+    samples_per_pixel: int | None = None
+    bits_allocated: int | None = None
+    bits_stored: int | None = None
+    pixel_representation: int | None = None
+    photometric_interpretation: str | None = None
+    image_position: tuple[float, ...] | None = None
+    image_orientation: tuple[float, ...] | None = None
+    pixel_spacing: tuple[float, ...] | None = None
+    slice_thickness: float | None = None
+    rescale_slope: float | None = None
+    rescale_intercept: float | None = None
+    window_center: float | None = None
+    window_width: float | None = None
+
+
+@dataclass(frozen=True)
+class InstanceHeader:
+    """Index attributes of one instance (strings decoded with the Specific Character Set)."""
+
+    sop_class_uid: str
+    sop_instance_uid: str
+    study_instance_uid: str
+    series_instance_uid: str
+    transfer_syntax_uid: str
+    patient_name: str = ""
+    patient_id: str = ""
+    issuer_of_patient_id: str = ""
+    patient_birth_date: str = ""
+    patient_sex: str = ""
+    accession_number: str = ""
+    study_date: str = ""
+    study_time: str = ""
+    study_description: str = ""
+    study_id: str = ""
+    referring_physician: str = ""
+    institution: str = ""
+    modality: str = ""
+    series_number: int | None = None
+    series_description: str = ""
+    body_part: str = ""
+    instance_number: int | None = None
+    geometry: Geometry = Geometry()
+    pixel_offset: int | None = None
+    pixel_length: int | None = None
+    encapsulated: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """A parsed file plus the byte layout the store needs to rewrite its prefix."""
+
+    dataset: Dataset
+    has_preamble: bool
+    meta_start: int  # where File Meta (group 0002) begins; == body_offset if absent
+    body_offset: int  # first byte of the dataset proper
+    transfer_syntax: str
+    pixel_offset: int | None  # absolute offset of the Pixel Data value (None: absent/deflated)
+    pixel_length: int | None  # value length; None if undefined (encapsulated) or absent
+
+
+_quiet_lock = threading.RLock()
+
+
+@contextmanager
+def quiet_value_warnings() -> Iterator[None]:
+    """Silence pydicom's value-validation warnings while reading: they quote values (PHI).
+
+    Holds a re-entrant lock, so header parsing is serialised (it holds the GIL anyway).
+    """
+    from pydicom import config
+
+    with _quiet_lock:
+        saved = config.settings.reading_validation_mode
+        config.settings.reading_validation_mode = config.IGNORE
+        try:
+            yield
+        finally:
+            config.settings.reading_validation_mode = saved
+
+
+def _meta_end(data: bytes, pos: int) -> int:
+    """Skip explicit-VR little-endian group 0002 elements starting at ``pos``."""
+    while pos + 8 <= len(data):
+        group, _elem = struct.unpack_from("<HH", data, pos)
+        if group != 0x0002:
+            break
+        vr = data[pos + 4 : pos + 6]
+        if vr in _LONG_VRS:
+            if pos + 12 > len(data):
+                break
+            pos += 12 + struct.unpack_from("<I", data, pos + 8)[0]
+        else:
+            pos += 8 + struct.unpack_from("<H", data, pos + 6)[0]
+    return min(pos, len(data))
+
+
+def _transfer_syntax(ds: Dataset) -> str:
+    ts = ds.file_meta.get("TransferSyntaxUID") if getattr(ds, "file_meta", None) else None
+    if ts:
+        return str(ts)
+    enc = tuple(ds.original_encoding) if ds.original_encoding else (True, True)
+    if enc not in _ENCODINGS:
+        raise UnreadableDicomError("implicit VR big endian is not a valid encoding")
+    return _ENCODINGS[enc]  # type: ignore[index]
+
+
+def parse_bytes(data: bytes) -> ParsedFile:
+    """Parse a whole file; raise :class:`NotDicomError` or :class:`UnreadableDicomError`."""
+    from pydicom import dcmread
+
+    has_preamble = data[128:132] == b"DICM"
+    meta_start = 132 if has_preamble else 0
+    if not has_preamble and data[:2] not in _DATASET_STARTS:
+        raise NotDicomError("no DICM prefix and no dataset start")
+    body_offset = _meta_end(data, meta_start)
+    try:
+        ds = dcmread(BytesIO(data), force=not has_preamble)
+        ts = _transfer_syntax(ds)
+        raw = ds.get_item(PIXEL_DATA_TAG, keep_deferred=True)
+    except (NotDicomError, UnreadableDicomError):
+        raise
+    except Exception as exc:  # pydicom raises many types on broken input
+        if not has_preamble:
+            raise NotDicomError(f"not parseable as a dataset: {exc}") from exc
+        raise UnreadableDicomError(f"cannot parse: {exc}") from exc
+    has_meta = body_offset > meta_start
+    if not (has_preamble or has_meta) and ("SOPClassUID" not in ds or "SOPInstanceUID" not in ds):
+        raise NotDicomError("no File Meta and no SOP Class/Instance UID")
+    return ParsedFile(ds, has_preamble, meta_start, body_offset, ts, *_pixel_location(raw, ts))
+
+
+def _pixel_location(raw: Any, transfer_syntax: str) -> tuple[int | None, int | None]:
+    """(value offset, value length or None if undefined) of a raw Pixel Data element."""
+    if raw is None or transfer_syntax == DEFLATED or getattr(raw, "value_tell", None) is None:
+        return None, None  # absent, or offsets refer to the inflated stream
+    return int(raw.value_tell), (None if raw.length == UNDEFINED_LENGTH else int(raw.length))
+
+
+def read_header(path: Path) -> InstanceHeader:
+    """Read one file from disk and extract its index attributes (Pixel Data not loaded)."""
+    from pydicom import dcmread
+
+    with open(path, "rb") as fh:
+        head = fh.read(132)
+    force = head[128:132] != b"DICM"
+    if force and head[:2] not in _DATASET_STARTS:
+        raise NotDicomError("no DICM prefix and no dataset start")
+    with quiet_value_warnings():
+        try:
+            ds = dcmread(path, force=force, defer_size=4096)
+            ts = _transfer_syntax(ds)
+            raw = ds.get_item(PIXEL_DATA_TAG, keep_deferred=True)
+        except Exception as exc:
+            raise (NotDicomError if force else UnreadableDicomError)(f"cannot parse: {exc}") from exc
+        return extract_header(ds, ts, *_pixel_location(raw, ts))
+
+
+def _get(ds: Dataset | None, keyword: str) -> Any:
+    """An attribute's value, or None when absent or undecodable."""
+    try:
+        value = ds.get(keyword)
+    except Exception:  # invalid values (e.g. IS '1A') must not stop indexing
+        return None
+    return None if value is None or value == "" else value
+
+
+def _text(ds: Dataset, keyword: str) -> str:
+    value = _get(ds, keyword)
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        value = "\\".join(str(v) for v in value)
+    return str(value).strip().replace("\x00", "")
+
+
+def _number(ds: Dataset | None, keyword: str, kind: type = float) -> Any:
+    value = _get(ds, keyword)
+    if value is not None and not isinstance(value, (str, bytes)) and hasattr(value, "__len__"):
+        value = value[0] if len(value) else None
+    try:
+        return None if value is None else kind(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _vector(ds: Dataset | None, keyword: str, size: int) -> tuple[float, ...] | None:
+    value = _get(ds, keyword)
+    try:
+        vector = tuple(float(v) for v in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return None
+    return vector if len(vector) == size else None
+
+
+def _group(ds: Dataset, sequence: str) -> Dataset | None:
+    """First item of a functional-group macro (shared groups first, else the first frame's)."""
+    for groups in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
+        try:
+            return getattr(getattr(ds, groups)[0], sequence)[0]  # type: ignore[no-any-return]
+        except (AttributeError, IndexError, KeyError, TypeError):
+            continue
+    return None
+
+
+def _either(value: Any, fallback: Any) -> Any:
+    return fallback if value is None else value
+
+
+def extract_geometry(ds: Dataset) -> Geometry:
+    """Geometry/display attributes: top level, else (enhanced multi-frame) the functional groups
+    (first frame's position). Multi-valued windows give their first value."""
+    measures, plane = _group(ds, "PixelMeasuresSequence"), _group(ds, "PlaneOrientationSequence")
+    position, voi = _group(ds, "PlanePositionSequence"), _group(ds, "FrameVOILUTSequence")
+    transform = _group(ds, "PixelValueTransformationSequence")
+    return Geometry(
+        rows=_number(ds, "Rows", int),
+        columns=_number(ds, "Columns", int),
+        number_of_frames=_number(ds, "NumberOfFrames", int),
+        samples_per_pixel=_number(ds, "SamplesPerPixel", int),
+        bits_allocated=_number(ds, "BitsAllocated", int),
+        bits_stored=_number(ds, "BitsStored", int),
+        pixel_representation=_number(ds, "PixelRepresentation", int),
+        photometric_interpretation=_text(ds, "PhotometricInterpretation") or None,
+        image_position=_either(_vector(ds, "ImagePositionPatient", 3), _vector(position, "ImagePositionPatient", 3)),
+        image_orientation=_either(_vector(ds, "ImageOrientationPatient", 6),
+                                  _vector(plane, "ImageOrientationPatient", 6)),
+        pixel_spacing=_either(_vector(ds, "PixelSpacing", 2), _vector(measures, "PixelSpacing", 2)),
+        slice_thickness=_either(_number(ds, "SliceThickness"), _number(measures, "SliceThickness")),
+        rescale_slope=_either(_number(ds, "RescaleSlope"), _number(transform, "RescaleSlope")),
+        rescale_intercept=_either(_number(ds, "RescaleIntercept"), _number(transform, "RescaleIntercept")),
+        window_center=_either(_number(ds, "WindowCenter"), _number(voi, "WindowCenter")),
+        window_width=_either(_number(ds, "WindowWidth"), _number(voi, "WindowWidth")),
+    )
+
+
+_TEXT_FIELDS = {  # InstanceHeader field -> DICOM keyword
+    "sop_class_uid": "SOPClassUID", "sop_instance_uid": "SOPInstanceUID",
+    "study_instance_uid": "StudyInstanceUID", "series_instance_uid": "SeriesInstanceUID",
+    "patient_name": "PatientName", "patient_id": "PatientID", "issuer_of_patient_id": "IssuerOfPatientID",
+    "patient_birth_date": "PatientBirthDate", "patient_sex": "PatientSex", "accession_number": "AccessionNumber",
+    "study_date": "StudyDate", "study_time": "StudyTime", "study_description": "StudyDescription",
+    "study_id": "StudyID", "referring_physician": "ReferringPhysicianName", "institution": "InstitutionName",
+    "modality": "Modality", "series_description": "SeriesDescription", "body_part": "BodyPartExamined",
+}
+
+
+def extract_header(
+    ds: Dataset, transfer_syntax: str, pixel_offset: int | None = None, pixel_length: int | None = None
+) -> InstanceHeader:
+    """Build an :class:`InstanceHeader`; UIDs are returned as found (validate them separately)."""
+    return InstanceHeader(
+        **{name: _text(ds, keyword) for name, keyword in _TEXT_FIELDS.items()},
+        transfer_syntax_uid=transfer_syntax,
+        series_number=_number(ds, "SeriesNumber", int),
+        instance_number=_number(ds, "InstanceNumber", int),
+        geometry=extract_geometry(ds),
+        pixel_offset=pixel_offset,
+        pixel_length=pixel_length,
+        encapsulated=PIXEL_DATA_TAG in ds and pixel_offset is not None and pixel_length is None,
+    )

@@ -1,0 +1,98 @@
+"""File layout of the cache root and crash-safe writes (temp file, fsync, rename, fsync dir)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from app.dicom.uids import is_tolerated_uid
+from app.store.crash import crashpoint
+
+OBJECTS = "objects"
+QUARANTINE = "quarantine"
+TMP = "tmp"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def object_relpath(sop_instance_uid: str) -> PurePosixPath:
+    """``objects/ab/cd/<sha256(uid)>.dcm``; only for validated UIDs (ValueError otherwise)."""
+    if not is_tolerated_uid(sop_instance_uid):
+        raise ValueError("invalid SOP Instance UID")
+    digest = hashlib.sha256(sop_instance_uid.encode("ascii")).hexdigest()
+    return PurePosixPath(OBJECTS, digest[:2], digest[2:4], f"{digest}.dcm")
+
+
+def quarantine_relpath(content_sha256: str) -> PurePosixPath:
+    """``quarantine/<sha256 of content>.dcm``."""
+    if not _HEX64.fullmatch(content_sha256):
+        raise ValueError("not a sha256 hex digest")
+    return PurePosixPath(QUARANTINE, f"{content_sha256}.dcm")
+
+
+def resolve_inside(root: Path, relpath: str | PurePosixPath) -> Path:
+    """Absolute path of ``relpath`` under ``root``; ValueError if it would escape the root."""
+    path = (root / Path(*PurePosixPath(relpath).parts)).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise ValueError("path escapes the cache root")
+    return path
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or unlink in ``directory`` durable (no-op where unsupported)."""
+    if os.name != "posix":  # pragma: no cover
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_dirs(root: Path, directory: Path) -> None:
+    """Create ``directory`` (under ``root``) and fsync each parent of a new level."""
+    missing = []
+    current = directory
+    while not current.exists() and current != root:
+        missing.append(current)
+        current = current.parent
+    for new_dir in reversed(missing):
+        new_dir.mkdir(exist_ok=True)
+        fsync_dir(new_dir.parent)
+
+
+def write_atomic(root: Path, relpath: PurePosixPath, data: bytes) -> Path:
+    """Write ``data`` to ``root/relpath`` via ``root/tmp``; durable when this returns."""
+    dest = resolve_inside(root, relpath)
+    fd, tmp_name = tempfile.mkstemp(dir=root / TMP, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        crashpoint("after_temp_write")
+        _make_dirs(root, dest.parent)
+        os.replace(tmp_name, dest)
+        fsync_dir(dest.parent)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    crashpoint("after_rename")
+    return dest
+
+
+def remove_file(root: Path, relpath: str, stop_at: str) -> None:
+    """Delete ``root/relpath`` and prune now-empty parents up to ``root/stop_at``."""
+    path = resolve_inside(root, relpath)
+    path.unlink(missing_ok=True)
+    limit = (root / stop_at).resolve()
+    parent = path.parent
+    while parent != limit and parent.is_relative_to(limit):
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
+    fsync_dir(parent if parent.exists() else limit)

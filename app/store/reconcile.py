@@ -1,0 +1,133 @@
+"""Start-up repair: make files and index agree again after a crash or manual tampering."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.store.files import OBJECTS, QUARANTINE, TMP, fsync_dir, object_relpath, quarantine_relpath
+from app.store.index import index_instance, purge_empty
+from app.store.lifecycle import delete_study_rows_and_files
+from app.store.models import ReconcileReport
+from app.store.prepare import Rejected, prepare
+
+if TYPE_CHECKING:
+    from app.store.cache import Cache
+
+log = logging.getLogger(__name__)
+
+
+def _clear_tmp(root: Path) -> int:
+    removed = 0
+    for entry in (root / TMP).iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+        removed += 1
+    if removed:
+        fsync_dir(root / TMP)
+    return removed
+
+
+def _files_under(root: Path, sub: str) -> dict[str, Path]:
+    found = {}
+    for dirpath, _dirs, names in os.walk(root / sub):
+        for name in names:
+            path = Path(dirpath) / name
+            found[path.relative_to(root).as_posix()] = path
+    return found
+
+
+def _to_quarantine(cache: Cache, path: Path, reason: str) -> None:
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    rel = quarantine_relpath(sha)
+    dest = cache.root / rel
+    os.replace(path, dest)
+    fsync_dir(dest.parent)
+    fsync_dir(path.parent)
+    with cache.db.atomic():
+        cache.db.execute(
+            "INSERT OR IGNORE INTO quarantine (path, sha256, reason, source, time) VALUES (?, ?, ?, ?, ?)",
+            [rel.as_posix(), sha, reason, "cache reconcile", _now()],
+        )
+
+
+def _now() -> str:
+    from app.store.cache import utc_now
+
+    return utc_now()
+
+
+def _adopt_orphan(cache: Cache, rel: str, path: Path) -> bool:
+    """Index a file that has no row; True if indexed, False if it went to quarantine."""
+    data = path.read_bytes()
+    try:
+        prepared = prepare(data)
+        if object_relpath(prepared.header.sop_instance_uid).as_posix() != rel:
+            raise Rejected("file name does not match its SOP Instance UID")
+        if prepared.content != data:
+            raise Rejected("file is not in canonical form")
+    except Rejected as exc:
+        _to_quarantine(cache, path, f"orphan file in store: {exc.reason}")
+        return False
+    with cache.db.atomic():
+        index_instance(cache.db, prepared.header, path=rel, size=len(prepared.content),
+                       sha256=prepared.sha256, source_node=None, now=_now())
+    return True
+
+
+def _reconcile_objects(cache: Cache, report: ReconcileReport) -> None:
+    db = cache.db
+    rows = {r[0]: r[1] for r in db.execute("SELECT path, state FROM instances")}
+    on_disk = _files_under(cache.root, OBJECTS)
+    for rel, path in sorted(on_disk.items()):
+        if rel in rows:
+            if rows[rel] == "missing":
+                db.execute("UPDATE instances SET state = 'ok' WHERE path = ?", [rel])
+                report.restored += 1
+        elif _adopt_orphan(cache, rel, path):
+            report.reindexed += 1
+        else:
+            report.quarantined += 1
+    for rel, state in rows.items():
+        if rel not in on_disk and state == "ok":
+            db.execute("UPDATE instances SET state = 'missing' WHERE path = ?", [rel])
+            report.marked_missing += 1
+
+
+def _reconcile_quarantine(cache: Cache, report: ReconcileReport) -> None:
+    db = cache.db
+    rows = {r[0] for r in db.execute("SELECT path FROM quarantine")}
+    on_disk = _files_under(cache.root, QUARANTINE)
+    for rel in rows - on_disk.keys():
+        db.execute("DELETE FROM quarantine WHERE path = ?", [rel])
+        report.quarantine_rows_dropped += 1
+    for rel in sorted(on_disk.keys() - rows):
+        sha = hashlib.sha256(on_disk[rel].read_bytes()).hexdigest()
+        db.execute(
+            "INSERT INTO quarantine (path, sha256, reason, source, time) VALUES (?, ?, ?, ?, ?)",
+            [rel, sha, "found in quarantine without a record", "cache reconcile", _now()],
+        )
+        report.quarantine_rows_added += 1
+
+
+def reconcile(cache: Cache, report: ReconcileReport) -> ReconcileReport:
+    """Remove temp files, finish deletions, adopt or quarantine orphans, mark missing files."""
+    with cache.lock:
+        report.temp_removed = _clear_tmp(cache.root)
+        for (study_ref,) in cache.db.execute("SELECT id FROM studies WHERE deleting = 1").fetchall():
+            delete_study_rows_and_files(cache.db, cache.root, int(study_ref))
+            report.deletions_finished += 1
+        _reconcile_objects(cache, report)
+        _reconcile_quarantine(cache, report)
+        with cache.db.atomic():
+            report.empty_removed = purge_empty(cache.db)
+    if report.repaired_anything:
+        log.warning("cache reconcile repaired the store: %s", report)
+    return report

@@ -1,0 +1,98 @@
+"""Turn study summaries + persisted state + rules into worklist entries (pure functions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Mapping, Sequence
+
+from app.worklist.header import RequestFields, age_from_dates, age_from_header, header_priority
+from app.worklist.priors import site_of
+from app.worklist.rules import FALLBACK_SUBSPECIALTY, Facts, Rule, all_matches, first_match
+from app.worklist.types import Priority, Status, WorklistConfig, WorklistEntry
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules and targets entries are built with."""
+
+    config: WorklistConfig
+    priority_rules: tuple[Rule, ...]
+    subspecialty_rules: tuple[Rule, ...]
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """ISO 8601 text as an aware datetime (naive taken as UTC), or None."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def request_fields(row: Mapping[str, Any] | None) -> RequestFields:
+    if not row or not row.get("found"):
+        return RequestFields()
+    return RequestFields(row.get("requested_procedure_priority") or "", row.get("study_priority_id") or "",
+                         row.get("patient_age") or "", row.get("requesting_service") or "")
+
+
+def facts_of(study: Any, fields: RequestFields) -> Facts:
+    age = age_from_dates(study.patient_birth_date, study.study_date)
+    if age is None:
+        age = age_from_header(fields.patient_age)
+    return Facts(tuple(study.modalities), study.body_part or "", study.description or "",
+                 fields.requesting_service, study.referring_physician or "", site_of(study), age)
+
+
+def choose_priority(override: str | None, fields: RequestFields, facts: Facts,
+                    rules: Sequence[Rule]) -> tuple[Priority, str]:
+    """Reader override wins; else the most urgent of header and site rules (never under-prioritise)."""
+    if override:
+        return Priority.parse(override), "reader"
+    found: list[tuple[Priority, str]] = []
+    from_header = header_priority(fields)
+    if from_header is not None:
+        found.append((from_header, "header"))
+    for rule in all_matches(rules, facts):
+        try:
+            found.append((Priority.parse(rule.result), "rule"))
+        except ValueError:
+            continue
+    if not found:
+        return Priority.ROUTINE, "default"
+    return min(found, key=lambda pair: pair[0].rank)
+
+
+def subspecialty(facts: Facts, rules: Sequence[Rule]) -> str:
+    rule = first_match(rules, facts)
+    return rule.result if rule is not None else FALLBACK_SUBSPECIALTY
+
+
+def build_entry(study: Any, *, local: bool, state: Mapping[str, Any], fields_row: Mapping[str, Any] | None,
+                rules: RuleSet, priors: tuple[str, ...]) -> WorklistEntry:
+    """One entry; ``state`` is the persisted row (it always exists once a study has been seen)."""
+    fields = request_fields(fields_row)
+    facts = facts_of(study, fields)
+    priority, source = choose_priority(state.get("priority_override"), fields, facts, rules.priority_rules)
+    arrival = parse_time(state.get("arrival")) or datetime.now(timezone.utc)
+    target = rules.config.target(priority)
+    return WorklistEntry(
+        study_instance_uid=study.study_instance_uid, patient_id=study.patient_id,
+        issuer_of_patient_id=study.issuer_of_patient_id, patient_name=study.patient_name,
+        patient_sex=study.patient_sex, age_years=facts.age_years, study_date=study.study_date,
+        study_time=study.study_time, description=study.description, accession=study.accession,
+        modalities=tuple(study.modalities), body_part=study.body_part, institution=study.institution,
+        referring_physician=study.referring_physician, department=fields.requesting_service,
+        site=facts.site, local=local, num_series=study.num_series, num_instances=study.num_instances,
+        priority=priority, priority_source=source, arrival=arrival, due=arrival + target, target=target,
+        reported_at=parse_time(state.get("reported_at")), status=Status(state.get("status") or "unread"),
+        claimed_by=state.get("claimed_by") or None, subspecialty=subspecialty(facts, rules.subspecialty_rules),
+        reference=bool(state.get("reference")), priors=priors,
+    )

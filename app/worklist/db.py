@@ -1,0 +1,172 @@
+"""The worklist's own SQLite file (``<home>/worklist.sqlite``): WAL, ``SCHEMA_VERSION``, ordered migrations.
+
+Holds what the reader changes (status, claims, priority overrides, timestamps, history, rules)
+and the request fields read once from each study's header.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import sqlite_utils
+
+DB_FILENAME = "worklist.sqlite"
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["state"].create({
+        "study_uid": str, "status": str, "claimed_by": str, "claimed_at": str, "priority_override": str,
+        "arrival": str, "reported_at": str, "status_at": str, "reference": int, "updated_at": str,
+    }, pk="study_uid", not_null={"status", "arrival"}, defaults={"status": "unread", "reference": 0})
+    db["request_fields"].create({
+        "study_uid": str, "found": int, "requested_procedure_priority": str, "study_priority_id": str,
+        "patient_age": str, "requesting_service": str, "read_at": str,
+    }, pk="study_uid")
+    db["history"].create({"id": int, "study_uid": str, "time": str, "user": str, "action": str,
+                          "old": str, "new": str}, pk="id", not_null={"study_uid", "time", "action"})
+    db["settings"].create({"key": str, "value": str}, pk="key")
+
+
+def _v2(db: sqlite_utils.Database) -> None:
+    db["history"].create_index(["study_uid", "time"])
+    db["state"].create_index(["status"])
+
+
+# MIGRATIONS[i] moves the schema from version i to i + 1. Never edit a shipped step; append.
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class WorklistSchemaError(RuntimeError):
+    """The worklist DB was written by a newer version of the application."""
+
+
+class WorklistDB:
+    """Thread-safe access to the worklist database (one connection, one lock)."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self._db: sqlite_utils.Database | None = db
+        self.lock = threading.RLock()
+
+    @classmethod
+    def open(cls, path: Path) -> "WorklistDB":
+        """Open (create, migrate) the DB file at ``path``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False, isolation_level=None)
+        db = sqlite_utils.Database(conn)
+        db.enable_wal()
+        db.execute("PRAGMA synchronous=NORMAL")
+        migrate(db)
+        return cls(db)
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        if self._db is None:
+            raise RuntimeError("worklist database is closed")
+        return self._db
+
+    def close(self) -> None:
+        with self.lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def transaction(self) -> Any:
+        """Context manager: one atomic write (nestable)."""
+        return self.db.atomic()
+
+    # -- rows -------------------------------------------------------------------------------
+    def states(self) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            return {r["study_uid"]: r for r in self.db.query("SELECT * FROM state")}
+
+    def state(self, study_uid: str) -> dict[str, Any] | None:
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM state WHERE study_uid = ?", [study_uid]))
+        return rows[0] if rows else None
+
+    def put_state(self, study_uid: str, **values: Any) -> None:
+        """Update the existing row of a study (rows are created on first sight)."""
+        with self.lock:
+            self.db["state"].update(study_uid, values)
+
+    def insert_states(self, rows: list[dict[str, Any]]) -> None:
+        """Add rows for newly seen studies (existing rows are left alone)."""
+        with self.lock, self.transaction():
+            self.db["state"].insert_all(rows, pk="study_uid", ignore=True)
+
+    def add_history(self, study_uid: str, time: str, user: str, action: str, old: str, new: str) -> None:
+        with self.lock:
+            self.db["history"].insert({"study_uid": study_uid, "time": time, "user": user, "action": action,
+                                       "old": old, "new": new})
+
+    def history(self, study_uid: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.db.query("SELECT * FROM history WHERE study_uid = ? ORDER BY id", [study_uid]))
+
+    def request_fields(self) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            return {r["study_uid"]: r for r in self.db.query("SELECT * FROM request_fields")}
+
+    def request_field(self, study_uid: str) -> dict[str, Any] | None:
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM request_fields WHERE study_uid = ?", [study_uid]))
+        return rows[0] if rows else None
+
+    def put_request_fields(self, rows: list[dict[str, Any]]) -> None:
+        with self.lock, self.transaction():
+            self.db["request_fields"].upsert_all(rows, pk="study_uid")
+
+    def forget(self, study_uid: str) -> None:
+        """Drop a study's state and cached header fields (its history stays)."""
+        with self.lock, self.transaction():
+            self.db.execute("DELETE FROM state WHERE study_uid = ?", [study_uid])
+            self.db.execute("DELETE FROM request_fields WHERE study_uid = ?", [study_uid])
+
+    # -- settings ---------------------------------------------------------------------------
+    def setting(self, key: str, default: Any = None) -> Any:
+        with self.lock:
+            rows = list(self.db.query("SELECT value FROM settings WHERE key = ?", [key]))
+        return json.loads(rows[0]["value"]) if rows else default
+
+    def set_setting(self, key: str, value: Any) -> None:
+        with self.lock:
+            self.db["settings"].upsert({"key": key, "value": json.dumps(value)}, pk="key")
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply pending migrations in order, each in its own transaction; return the version."""
+    version = schema_version(db)
+    if version > SCHEMA_VERSION:
+        raise WorklistSchemaError(f"worklist schema {version} is newer than supported {SCHEMA_VERSION}")
+    for step in range(version, SCHEMA_VERSION):
+        with _immediate(db):
+            if schema_version(db) != step:  # another process migrated meanwhile
+                continue
+            MIGRATIONS[step](db)
+            db.execute(f"PRAGMA user_version = {step + 1}")
+    return schema_version(db)
+
+
+class _immediate:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` / ``ROLLBACK``."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: Any, *rest: Any) -> None:
+        self.db.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+

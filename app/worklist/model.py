@@ -1,0 +1,269 @@
+"""The reading worklist: entries from the cache (and remote results), persisted reader state, rules."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Iterable
+
+from app.tasks import ProgressFn, check_cancel, report
+from app.worklist import remote as remote_mod
+from app.worklist.build import RuleSet, build_entry, iso
+from app.worklist.db import DB_FILENAME, WorklistDB
+from app.worklist.header import read_request_fields
+from app.worklist.priors import priors_index
+from app.worklist.rules import DEFAULT_PRIORITY_RULES, DEFAULT_SUBSPECIALTY_RULES, Rule, rules_from_json, rules_to_json
+from app.worklist.status import check_transition, path_to
+from app.worklist.types import Clock, Priority, Status, WorklistConfig, WorklistEntry, utc_now
+
+log = logging.getLogger(__name__)
+
+
+class ClaimedError(RuntimeError):
+    """The study is claimed by another reader."""
+
+
+class Worklist:
+    """Thread-safe worklist; mutations persist at once and return the updated entry."""
+
+    def __init__(self, db: WorklistDB, *, clock: Clock = utc_now) -> None:
+        self.db = db
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._studies: dict[str, Any] = {}
+        self._local: set[str] = set()
+        self._priors: dict[str, tuple[str, ...]] = {}
+        self._entries: dict[str, WorklistEntry] = {}
+        self._rules = self._load_rules()
+
+    @classmethod
+    def open(cls, home: Path, *, clock: Clock = utc_now) -> "Worklist":
+        """Open ``<home>/worklist.sqlite`` (``home`` may also be the file itself)."""
+        home = Path(home)
+        return cls(WorklistDB.open(home if home.suffix == ".sqlite" else home / DB_FILENAME), clock=clock)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- rules and targets ------------------------------------------------------------------
+    def _load_rules(self) -> RuleSet:
+        cfg = self.db.setting("targets")
+        pri = self.db.setting("priority_rules")
+        sub = self.db.setting("subspecialty_rules")
+        return RuleSet(WorklistConfig.from_json(cfg) if cfg else WorklistConfig(),
+                       rules_from_json(pri) if pri is not None else DEFAULT_PRIORITY_RULES,
+                       rules_from_json(sub) if sub is not None else DEFAULT_SUBSPECIALTY_RULES)
+
+    @property
+    def config(self) -> WorklistConfig:
+        return self._rules.config
+
+    @property
+    def priority_rules(self) -> tuple[Rule, ...]:
+        return self._rules.priority_rules
+
+    @property
+    def subspecialty_rules(self) -> tuple[Rule, ...]:
+        return self._rules.subspecialty_rules
+
+    def set_config(self, config: WorklistConfig) -> None:
+        self.db.set_setting("targets", config.to_json())
+        self._reload_rules()
+
+    def set_priority_rules(self, rules: Iterable[Rule]) -> None:
+        """Replace the site priority rules (persisted; entries are rebuilt)."""
+        self.db.set_setting("priority_rules", rules_to_json(list(rules)))
+        self._reload_rules()
+
+    def set_subspecialty_rules(self, rules: Iterable[Rule]) -> None:
+        """Replace the subspecialty rules (ordered, first match wins; persisted)."""
+        self.db.set_setting("subspecialty_rules", rules_to_json(list(rules)))
+        self._reload_rules()
+
+    def _reload_rules(self) -> None:
+        with self._lock:
+            self._rules = self._load_rules()
+            self._rebuild_all()
+
+    # -- loading ----------------------------------------------------------------------------
+    def refresh(self, cache: Any, remote: Iterable[Any] | None = None, remote_priors: Iterable[Any] | None = None,
+                *, progress: ProgressFn | None = None, cancel: threading.Event | None = None) -> list[WorklistEntry]:
+        """Reload from the cache plus remote results (``remote``: studies to read from polled nodes;
+        ``remote_priors``: studies found by prior queries, reference only). Returns the reading order."""
+        local = list(cache.list_studies())
+        local_uids = {s.study_instance_uid for s in local}
+        remote_list = [s for s in remote_mod.collect(remote) if s.study_instance_uid not in local_uids]
+        prior_list = [s for s in remote_mod.collect(remote_priors) if s.study_instance_uid not in local_uids]
+        studies = {s.study_instance_uid: s for s in [*prior_list, *remote_list, *local]}
+        self._read_headers(cache, local, progress, cancel)
+        self._first_sight(studies, {s.study_instance_uid for s in prior_list})
+        with self._lock:
+            self._studies, self._local = studies, local_uids
+            self._priors = priors_index(list(studies.values()))
+            self._rebuild_all()
+            return self.entries()
+
+    def _read_headers(self, cache: Any, local: list[Any], progress: ProgressFn | None,
+                      cancel: threading.Event | None) -> None:
+        known = self.db.request_fields()
+        todo = [s.study_instance_uid for s in local if s.study_instance_uid not in known]
+        rows: list[dict[str, Any]] = []
+        now = iso(self.clock())
+        for i, uid in enumerate(todo):
+            check_cancel(cancel)
+            fields = read_request_fields(cache, uid)
+            row: dict[str, Any] = {"study_uid": uid, "found": int(fields is not None), "read_at": now}
+            if fields is not None:
+                row.update(vars(fields))
+            rows.append(row)
+            report(progress, i + 1, len(todo), "reading request fields")
+            if len(rows) >= 200:
+                self.db.put_request_fields(rows)
+                rows = []
+        if rows:
+            self.db.put_request_fields(rows)
+
+    def _first_sight(self, studies: dict[str, Any], reference: set[str]) -> None:
+        """Create state rows for studies never seen: arrival = time received (else now)."""
+        states = self.db.states()
+        now = iso(self.clock())
+        rows = [{"study_uid": uid, "status": Status.UNREAD.value, "arrival": s.received or now,
+                 "reference": int(uid in reference), "updated_at": now}
+                for uid, s in studies.items() if uid not in states]
+        if rows:
+            self.db.insert_states(rows)
+
+    def _rebuild_all(self) -> None:
+        states, fields = self.db.states(), self.db.request_fields()
+        self._entries = {
+            uid: build_entry(s, local=uid in self._local, state=states.get(uid, {}), fields_row=fields.get(uid),
+                             rules=self._rules, priors=self._priors.get(uid, ()))
+            for uid, s in self._studies.items()
+        }
+
+    def _rebuild(self, uid: str) -> WorklistEntry:
+        entry = build_entry(self._studies[uid], local=uid in self._local, state=self.db.state(uid) or {},
+                            fields_row=self.db.request_field(uid),
+                            rules=self._rules, priors=self._priors.get(uid, ()))
+        self._entries[uid] = entry
+        return entry
+
+    # -- reading ----------------------------------------------------------------------------
+    def entries(self) -> list[WorklistEntry]:
+        """All entries in reading order (to read first; STAT first; least time to breach first)."""
+        with self._lock:
+            return sorted(self._entries.values(), key=WorklistEntry.reading_key)
+
+    def entry(self, study_uid: str) -> WorklistEntry | None:
+        with self._lock:
+            return self._entries.get(study_uid)
+
+    def history(self, study_uid: str) -> list[dict[str, Any]]:
+        return self.db.history(study_uid)
+
+    def _require(self, study_uid: str) -> WorklistEntry:
+        entry = self._entries.get(study_uid)
+        if entry is None:
+            raise KeyError(f"study {study_uid} is not on the worklist")
+        return entry
+
+    # -- changes ----------------------------------------------------------------------------
+    def set_status(self, study_uid: str, status: Status | str, user: str, *, force: bool = False) -> WorklistEntry:
+        """One legal status step (raises IllegalTransition / ClaimedError); claims on start, releases on unread."""
+        new = Status(status)
+        with self._lock:
+            entry = self._require(study_uid)
+            check_transition(entry.status, new)
+            if entry.claimed_by and entry.claimed_by != user and not force:
+                raise ClaimedError(f"claimed by {entry.claimed_by}")
+            now = iso(self.clock())
+            values: dict[str, Any] = {"status": new.value, "status_at": now, "updated_at": now}
+            if new is Status.IN_PROGRESS:
+                values.update(claimed_by=user, claimed_at=now)
+            elif new is Status.UNREAD:
+                values.update(claimed_by=None, claimed_at=None)
+            if new in (Status.PRELIMINARY, Status.FINAL) and entry.reported_at is None:
+                values["reported_at"] = now
+            with self.db.lock, self.db.transaction():
+                self.db.put_state(study_uid, **values)
+                self.db.add_history(study_uid, now, user, "status", entry.status.value, new.value)
+            return self._rebuild(study_uid)
+
+    def start_reading(self, study_uid: str, user: str) -> WorklistEntry:
+        """Claim and mark in progress (from unread or preliminary)."""
+        return self.set_status(study_uid, Status.IN_PROGRESS, user)
+
+    def mark_read(self, study_uid: str, user: str, *, force: bool = False) -> WorklistEntry:
+        """Bring the study to final through legal steps (unread -> in progress -> final)."""
+        with self._lock:
+            entry = self._require(study_uid)
+            if entry.status in (Status.FINAL, Status.AMENDED):
+                return entry
+            for step in path_to(entry.status, Status.FINAL):
+                entry = self.set_status(study_uid, step, user, force=force)
+            return entry
+
+    def claim(self, study_uid: str, user: str, *, force: bool = False) -> WorklistEntry:
+        """Claim for ``user`` (refused if another reader holds it, unless ``force``)."""
+        with self._lock:
+            entry = self._require(study_uid)
+            if entry.claimed_by == user:
+                return entry
+            if entry.claimed_by and not force:
+                raise ClaimedError(f"claimed by {entry.claimed_by}")
+            now = iso(self.clock())
+            with self.db.lock, self.db.transaction():
+                self.db.put_state(study_uid, claimed_by=user, claimed_at=now, updated_at=now)
+                self.db.add_history(study_uid, now, user, "claim", entry.claimed_by or "", user)
+            return self._rebuild(study_uid)
+
+    def release(self, study_uid: str, user: str) -> WorklistEntry:
+        """Drop ``user``'s claim; an in-progress study goes back to unread."""
+        with self._lock:
+            entry = self._require(study_uid)
+            if entry.status is Status.IN_PROGRESS:
+                return self.set_status(study_uid, Status.UNREAD, user)
+            if entry.claimed_by and entry.claimed_by != user:
+                raise ClaimedError(f"claimed by {entry.claimed_by}")
+            now = iso(self.clock())
+            with self.db.lock, self.db.transaction():
+                self.db.put_state(study_uid, claimed_by=None, claimed_at=None, updated_at=now)
+                self.db.add_history(study_uid, now, user, "release", entry.claimed_by or "", "")
+            return self._rebuild(study_uid)
+
+    def set_priority(self, study_uid: str, priority: Priority | str | None, user: str) -> WorklistEntry:
+        """Reader override (None returns to header/rule priority); the clock target follows."""
+        value = None if priority is None else Priority.parse(priority if isinstance(priority, str) else priority.value)
+        with self._lock:
+            entry = self._require(study_uid)
+            now = iso(self.clock())
+            with self.db.lock, self.db.transaction():
+                self.db.put_state(study_uid, priority_override=value.value if value else None, updated_at=now)
+                self.db.add_history(study_uid, now, user, "priority", entry.priority.value,
+                                    value.value if value else "")
+            return self._rebuild(study_uid)
+
+    def set_reference(self, study_uid: str, reference: bool = True) -> WorklistEntry:
+        """Mark a study as a prior only (no clock, sorted last) or back to a study to read."""
+        with self._lock:
+            self._require(study_uid)
+            self.db.put_state(study_uid, reference=int(reference), updated_at=iso(self.clock()))
+            return self._rebuild(study_uid)
+
+    def forget(self, study_uid: str, user: str = "") -> None:
+        """Drop a study (deleted from the cache): its state goes, its history stays."""
+        with self._lock:
+            now = iso(self.clock())
+            with self.db.lock, self.db.transaction():
+                self.db.forget(study_uid)
+                self.db.add_history(study_uid, now, user, "forget", "", "")
+            self._entries.pop(study_uid, None)
+            self._studies.pop(study_uid, None)
+            self._local.discard(study_uid)
+            for uid, priors in list(self._priors.items()):
+                if study_uid in priors:
+                    self._priors[uid] = tuple(p for p in priors if p != study_uid)
+                    if uid in self._entries:
+                        self._entries[uid] = replace(self._entries[uid], priors=self._priors[uid])

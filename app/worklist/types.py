@@ -1,0 +1,170 @@
+"""Value types of the reading worklist: priority, status, turnaround state, configuration, entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from typing import Callable
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The default clock: aware UTC now."""
+    return datetime.now(timezone.utc)
+
+
+class Priority(str, Enum):
+    """Reading priority; ``rank`` 0 is the most urgent."""
+
+    STAT = "STAT"
+    URGENT = "urgent"
+    ROUTINE = "routine"
+
+    @property
+    def rank(self) -> int:
+        return _PRIORITY_RANK[self]
+
+    @classmethod
+    def parse(cls, text: str) -> "Priority":
+        """Case-insensitive name or value (``stat``, ``URGENT``, ``Routine``)."""
+        for p in cls:
+            if text.strip().lower() in (p.value.lower(), p.name.lower()):
+                return p
+        raise ValueError(f"unknown priority {text!r}")
+
+
+_PRIORITY_RANK = {Priority.STAT: 0, Priority.URGENT: 1, Priority.ROUTINE: 2}
+
+
+class Status(str, Enum):
+    """Reading status of one study."""
+
+    UNREAD = "unread"
+    IN_PROGRESS = "in_progress"
+    PRELIMINARY = "preliminary"
+    FINAL = "final"
+    AMENDED = "amended"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+    @property
+    def active(self) -> bool:
+        """Still to be reported (the turnaround clock runs)."""
+        return self in (Status.UNREAD, Status.IN_PROGRESS)
+
+
+class TatState(str, Enum):
+    """Turnaround state: running (ok/near/breached) or stopped (met/late); none for reference studies."""
+
+    OK = "ok"
+    NEAR = "near_breach"
+    BREACHED = "breached"
+    MET = "met"
+    LATE = "late"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class WorklistConfig:
+    """Turnaround targets per priority and the near-breach threshold (fraction of the target left)."""
+
+    stat_target: timedelta = timedelta(minutes=60)
+    urgent_target: timedelta = timedelta(hours=4)
+    routine_target: timedelta = timedelta(hours=24)
+    near_breach_fraction: float = 0.25
+
+    def target(self, priority: Priority) -> timedelta:
+        return {Priority.STAT: self.stat_target, Priority.URGENT: self.urgent_target,
+                Priority.ROUTINE: self.routine_target}[priority]
+
+    def to_json(self) -> dict[str, float]:
+        return {"stat_minutes": self.stat_target.total_seconds() / 60,
+                "urgent_minutes": self.urgent_target.total_seconds() / 60,
+                "routine_minutes": self.routine_target.total_seconds() / 60,
+                "near_breach_fraction": self.near_breach_fraction}
+
+    @classmethod
+    def from_json(cls, data: dict[str, float]) -> "WorklistConfig":
+        d = cls()
+        return cls(timedelta(minutes=data.get("stat_minutes", d.stat_target.total_seconds() / 60)),
+                   timedelta(minutes=data.get("urgent_minutes", d.urgent_target.total_seconds() / 60)),
+                   timedelta(minutes=data.get("routine_minutes", d.routine_target.total_seconds() / 60)),
+                   float(data.get("near_breach_fraction", d.near_breach_fraction)))
+
+
+@dataclass(frozen=True)
+class WorklistEntry:
+    """One study on the worklist, with everything the table and the CLI show."""
+
+    study_instance_uid: str
+    patient_id: str
+    issuer_of_patient_id: str
+    patient_name: str
+    patient_sex: str
+    age_years: float | None
+    study_date: str
+    study_time: str
+    description: str
+    accession: str
+    modalities: tuple[str, ...]
+    body_part: str
+    institution: str
+    referring_physician: str
+    department: str
+    site: str
+    local: bool
+    num_series: int
+    num_instances: int
+    priority: Priority
+    priority_source: str  # reader | header | rule | default
+    arrival: datetime
+    due: datetime
+    target: timedelta
+    reported_at: datetime | None
+    status: Status
+    claimed_by: str | None
+    subspecialty: str
+    reference: bool = False  # fetched only as a prior: not to be read, no clock
+    priors: tuple[str, ...] = field(default=())
+
+    @property
+    def to_read(self) -> bool:
+        return self.status.active and not self.reference
+
+    def remaining(self, now: datetime) -> timedelta:
+        """Time left before breach (negative once breached)."""
+        return self.due - now
+
+    def tat_state(self, now: datetime, near_fraction: float = 0.25) -> TatState:
+        """Where the turnaround clock stands at ``now``."""
+        if self.reference:
+            return TatState.NONE
+        if self.reported_at is not None and not self.status.active:
+            return TatState.MET if self.reported_at <= self.due else TatState.LATE
+        left = self.due - now
+        if left <= timedelta(0):
+            return TatState.BREACHED
+        return TatState.NEAR if left <= self.target * near_fraction else TatState.OK
+
+    def reading_key(self) -> tuple[int, int, datetime, int, str]:
+        """Reading order: studies to read first; STAT first; then least time to breach (urgent and
+        routine compete on their clocks alone), then priority."""
+        stat = 0 if self.priority is Priority.STAT else 1
+        return (0 if self.to_read else 1, stat, self.due, self.priority.rank, self.study_instance_uid)
+
+
+def format_clock(left: timedelta) -> str:
+    """``1:05:00`` left, or ``-0:12:30`` overdue; days shown as ``1d 02:00``."""
+    seconds = int(left.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    h, rest = divmod(rest, 3600)
+    m, s = divmod(rest, 60)
+    if days:
+        return f"{sign}{days}d {h:02d}:{m:02d}"
+    return f"{sign}{h}:{m:02d}:{s:02d}"

@@ -1,0 +1,27 @@
+"""Child process for the crash tests: import a folder into a cache, then close cleanly.
+
+Usage: ``python -m tests.core._crash_child CACHE_ROOT FOLDER`` with ``TELERAD_CRASHPOINT`` set
+by the parent to be killed (SIGKILL) at that point.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from app.importer import import_paths
+from app.store import Cache
+
+
+def main() -> int:
+    root, folder = Path(sys.argv[1]), Path(sys.argv[2])
+    cache = Cache.open(root)
+    summary = import_paths(cache, [folder])
+    cache.close()
+    print(json.dumps({"imported": summary.imported, "duplicates": summary.duplicates}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
