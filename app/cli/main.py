@@ -28,12 +28,19 @@ COMMANDS = {
 }
 
 
+# Errors whose message is meant for the user (another process holds the cache, a newer schema...).
+USER_ERRORS = {"CacheLockedError", "NotACacheError", "SchemaTooNewError", "WorklistSchemaError"}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; each subcommand module adds its own arguments."""
     parser = argparse.ArgumentParser(prog="telerad", description="Telerad Workstation")
     parser.add_argument("--version", action="version", version=f"telerad {__version__}")
     parser.add_argument("--data-dir", metavar="DIR", help="cache and config folder (default: TELERAD_HOME or the user data dir)")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("--selftest", action="store_true", help="open the window, import and render the demo CT "
+                        "in a temporary cache, print timings; exit 0 if everything works")
+    parser.add_argument("--out", dest="selftest_out", metavar="PNG", help="with --selftest: write the rendered images here")
     subs = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         sub = subs.add_parser(name, help=help_text, description=help_text)
@@ -46,12 +53,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.selftest:
+        from app.selftest import run_selftest
+
+        return run_selftest(args.selftest_out, verbose=args.verbose > 0)
     if args.command is None:
         args = parser.parse_args([*argv, "run"])
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     module = importlib.import_module(COMMANDS[args.command][0])
-    return int(module.execute(args) or 0)
+    try:
+        return int(module.execute(args) or 0)
+    except Exception as exc:  # the cache's own refusals get one clear line, not a traceback
+        if type(exc).__name__ not in USER_ERRORS:
+            raise
+        print(f"telerad {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

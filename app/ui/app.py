@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from app.config import Paths, resources_dir
+
+if TYPE_CHECKING:
+    from app.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 DEMO_MARKER = ".demo-imported"
@@ -14,13 +17,16 @@ DEMO_MARKER = ".demo-imported"
 
 def run_gui(paths: Paths, user: str, demo: bool = True, quit_after_ms: Optional[int] = None) -> int:
     """Run the workstation until the window closes; returns the exit code."""
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
     from app.audit import AuditLog
     from app.store import Cache
     from app.ui.main_window import MainWindow
 
+    if QApplication.instance() is None:  # HiDPI: exact device pixel ratios (1:1 pixel display needs them)
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Telerad Workstation")
     paths.config_dir.mkdir(parents=True, exist_ok=True)
@@ -36,14 +42,14 @@ def run_gui(paths: Paths, user: str, demo: bool = True, quit_after_ms: Optional[
         cache.close()
 
 
-def start_up(window: "object", paths: Paths, demo: bool) -> None:
+def start_up(window: "MainWindow", paths: Paths, demo: bool) -> None:
     """List the cache; on the very first run with an empty cache, import the bundled demo studies."""
     marker = paths.home / DEMO_MARKER
     samples = resources_dir() / "samples"
-    if demo and not marker.exists() and not window.cache.list_studies() and samples.is_dir():  # type: ignore[attr-defined]
+    if demo and not marker.exists() and not window.cache.list_studies() and samples.is_dir():
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text("demo studies imported on first run\n")
         log.info("first run: importing demo studies from %s", samples)
-        window.import_paths([samples], label="Importing demo studies")  # type: ignore[attr-defined]
+        window.import_paths([samples], label="Importing demo studies")
     else:
-        window.refresh()  # type: ignore[attr-defined]
+        window.refresh()

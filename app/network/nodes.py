@@ -1,0 +1,168 @@
+"""Remote DICOM nodes and our own AE, stored as ``nodes.json`` in the config folder (atomic writes).
+
+No pynetdicom here: the CLI and the settings UI read nodes without paying for the network stack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+FILE_NAME = "nodes.json"
+RetrieveMethod = Literal["get", "move"]
+_AET_RE = re.compile(r"[\x20-\x5b\x5d-\x7e]{1,16}")  # default repertoire without backslash
+
+
+class NodeError(ValueError):
+    """A node definition is invalid or unknown."""
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """DICOM TLS for one peer: CA-pinned, optional client certificate (TLS 1.2+ always)."""
+
+    enabled: bool = False
+    ca_file: str | None = None  # trusted CA(s) for the peer's certificate (pinning)
+    cert_file: str | None = None  # our certificate (client certificate / server certificate)
+    key_file: str | None = None
+    check_hostname: bool = True
+
+
+@dataclass(frozen=True)
+class Node:
+    """A remote PACS or modality."""
+
+    name: str
+    ae_title: str
+    host: str
+    port: int
+    retrieve: RetrieveMethod = "get"
+    dicomweb: str | None = None
+    tls: TlsSettings = field(default_factory=TlsSettings)
+
+    def __post_init__(self) -> None:
+        check_ae_title(self.ae_title)
+        if not self.name or not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", self.name):
+            raise NodeError(f"node name {self.name!r}: use 1-64 letters, digits, '_', '.', '-'")
+        if not self.host:
+            raise NodeError("host is empty")
+        if not 0 < int(self.port) < 65536:
+            raise NodeError(f"port {self.port} out of range")
+        if self.retrieve not in ("get", "move"):
+            raise NodeError(f"retrieve method {self.retrieve!r}: use get or move")
+        if self.dicomweb and not re.match(r"https?://", self.dicomweb):
+            raise NodeError("the DICOMweb URL must start with http:// or https://")
+
+
+@dataclass(frozen=True)
+class LocalAE:
+    """Our own AE: title, listening address and port, TLS for the Storage SCP."""
+
+    ae_title: str = "TELERAD"
+    port: int = 11112
+    host: str = "0.0.0.0"
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    max_associations: int = 10
+    association_deadline: float = 3600.0
+
+
+def check_ae_title(value: str) -> str:
+    """Return ``value`` if it is a valid AE title (1-16 chars, no backslash/control, not blank)."""
+    if not _AET_RE.fullmatch(value or "") or not value.strip():
+        raise NodeError(f"AE title {value!r}: 1-16 printable characters, no backslash")
+    return value
+
+
+@dataclass
+class NodeConfig:
+    """Every configured node plus our own AE."""
+
+    local: LocalAE = field(default_factory=LocalAE)
+    nodes: dict[str, Node] = field(default_factory=dict)
+
+    def get(self, name: str) -> Node:
+        try:
+            return self.nodes[name]
+        except KeyError:
+            known = ", ".join(sorted(self.nodes)) or "none"
+            raise NodeError(f"unknown node {name!r} (configured: {known})") from None
+
+    def add(self, node: Node, replace_existing: bool = False) -> None:
+        if node.name in self.nodes and not replace_existing:
+            raise NodeError(f"node {node.name!r} exists (remove it first)")
+        self.nodes[node.name] = node
+
+    def remove(self, name: str) -> Node:
+        node = self.get(name)
+        del self.nodes[name]
+        return node
+
+    def node_for(self, calling_aet: str, host: str) -> Node | None:
+        """The configured node with this AE title whose host resolves to ``host``, if any."""
+        for node in self.nodes.values():
+            if node.ae_title == calling_aet and host in _addresses(node.host):
+                return node
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": 1, "local": asdict(self.local),
+                "nodes": {name: asdict(n) for name, n in sorted(self.nodes.items())}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "NodeConfig":
+        local = data.get("local") or {}
+        cfg = cls(local=replace(LocalAE(**{k: v for k, v in local.items() if k != "tls"}),
+                                tls=TlsSettings(**(local.get("tls") or {}))))
+        for name, raw in (data.get("nodes") or {}).items():
+            raw = dict(raw, name=name)
+            raw["tls"] = TlsSettings(**(raw.get("tls") or {}))
+            cfg.nodes[name] = Node(**raw)
+        return cfg
+
+
+def _addresses(host: str) -> set[str]:
+    import socket
+
+    found = {host}
+    try:
+        found |= {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        pass
+    if host in ("localhost", "127.0.0.1", "::1"):
+        found |= {"127.0.0.1", "::1"}
+    return found
+
+
+def load(config_dir: Path) -> NodeConfig:
+    """Read ``nodes.json`` (defaults if it does not exist)."""
+    path = Path(config_dir) / FILE_NAME
+    if not path.exists():
+        return NodeConfig()
+    try:
+        return NodeConfig.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError) as exc:
+        raise NodeError(f"{path}: {exc}") from exc
+
+
+def save(config_dir: Path, cfg: NodeConfig) -> Path:
+    """Write ``nodes.json`` atomically (temp file, fsync, rename)."""
+    folder = Path(config_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / FILE_NAME
+    fd, tmp = tempfile.mkstemp(prefix=".nodes-", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(cfg.to_json(), fh, indent=2)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,132 @@
+"""One C-GET or C-MOVE operation with progress per sub-operation and C-CANCEL on user cancel."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from app.network.nodes import Node
+from app.network.received import ReceivedMeta, StoreCallback, StoreOutcome
+from app.network.scu import CancelWatch, NetworkError, associate
+from app.tasks import ProgressFn, report
+
+if TYPE_CHECKING:
+    from app.network.scp import StorageSCP
+
+STUDY_ROOT_GET = "1.2.840.10008.5.1.4.1.2.2.3"
+STUDY_ROOT_MOVE = "1.2.840.10008.5.1.4.1.2.2.2"
+UNCOMPRESSED = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
+# Separate contexts so the peer can send each of these as stored (no transcoding).
+COMPRESSED = ["1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.90",
+              "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.50"]
+MAX_CONTEXTS = 128
+
+
+@dataclass
+class OpResult:
+    """What one C-GET/C-MOVE did: peer's sub-operation counts and our store outcomes."""
+
+    status: int | None = None
+    completed: int = 0
+    failed: int = 0
+    warning: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    received: set[str] = field(default_factory=set)
+    cancelled: bool = False
+
+
+def identifier(study_uid: str, series_uid: str | None = None, sop_uids: Sequence[str] = ()) -> Any:
+    """Study, series or image level retrieve identifier (Study Root)."""
+    from pydicom.dataset import Dataset
+
+    ds = Dataset()
+    ds.StudyInstanceUID = study_uid
+    ds.QueryRetrieveLevel = "STUDY"
+    if series_uid:
+        ds.QueryRetrieveLevel, ds.SeriesInstanceUID = "SERIES", series_uid
+    if sop_uids:
+        if not series_uid:
+            raise ValueError("an image-level retrieve needs the series UID")
+        ds.QueryRetrieveLevel, ds.SOPInstanceUID = "IMAGE", list(sop_uids)
+    return ds
+
+
+def get_contexts(sop_classes: Iterable[str]) -> list[tuple[str, list[str]]]:
+    """Storage contexts (SCP role) for every SOP class: uncompressed first, then compressed ones."""
+    classes = sorted(set(sop_classes))
+    room = MAX_CONTEXTS - 1
+    contexts = [(c, UNCOMPRESSED) for c in classes][:room]
+    for ts in COMPRESSED:
+        for c in classes:
+            if len(contexts) < room:
+                contexts.append((c, [ts]))
+    return contexts
+
+
+def _track(progress: ProgressFn | None, result: OpResult, status: Any) -> None:
+    result.completed = int(status.get("NumberOfCompletedSuboperations", result.completed) or 0)
+    result.failed = int(status.get("NumberOfFailedSuboperations", result.failed) or 0)
+    result.warning = int(status.get("NumberOfWarningSuboperations", result.warning) or 0)
+    remaining = int(status.get("NumberOfRemainingSuboperations", 0) or 0)
+    done = result.completed + result.failed + result.warning
+    report(progress, done, done + remaining, "instances")
+
+
+def _run(assoc: Any, ds: Any, model: str, responses: Iterable[Any], result: OpResult,
+         cancel: threading.Event | None, progress: ProgressFn | None, what: str) -> None:
+    with CancelWatch(assoc, cancel, 1, model) as watch:
+        for status, _ in responses:
+            if status is None or "Status" not in status:
+                raise NetworkError(f"{what}: no response (timeout or abort)")
+            result.status = int(status.Status)
+            _track(progress, result, status)
+            if result.status not in (0xFF00, 0xFF01):
+                break
+        result.cancelled = watch.sent or result.status == 0xFE00
+
+
+def c_get(node: Node, calling_aet: str, on_stored: StoreCallback, sop_classes: Iterable[str],
+          ds: Any, *, cancel: threading.Event | None = None, progress: ProgressFn | None = None,
+          timeout: float = 60.0) -> OpResult:
+    """C-GET ``ds``; instances arrive on the same association and go to ``on_stored``."""
+    from pynetdicom import build_role, evt
+
+    from app.network.received import handle_store
+
+    result = OpResult()
+    lock = threading.Lock()
+
+    def stored(data: bytes, meta: ReceivedMeta) -> StoreOutcome:
+        outcome = on_stored(data, meta)
+        with lock:
+            result.outcomes[outcome.status] += 1
+            if outcome.status != "rejected":
+                result.received.add(meta.sop_instance_uid)
+        return outcome
+
+    def on_store(event: Any) -> Any:
+        return handle_store(event, stored, lambda aet, host, study: (True, node.name))
+
+    contexts = get_contexts(sop_classes)
+    roles = [build_role(c, scp_role=True) for c in sorted({c for c, _ in contexts})]
+    with associate(node, calling_aet, [(STUDY_ROOT_GET, UNCOMPRESSED), *contexts], roles=roles,
+                   handlers=[(evt.EVT_C_STORE, on_store)], timeout=timeout) as assoc:
+        _run(assoc, ds, STUDY_ROOT_GET, assoc.send_c_get(ds, STUDY_ROOT_GET, msg_id=1), result,
+             cancel, progress, f"C-GET from {node.name}")
+    return result
+
+
+def c_move(node: Node, calling_aet: str, scp: "StorageSCP", ds: Any, *,
+           cancel: threading.Event | None = None, progress: ProgressFn | None = None,
+           timeout: float = 60.0) -> OpResult:
+    """C-MOVE ``ds`` to our running Storage SCP; stores are solicited while this runs."""
+    result = OpResult()
+    with scp.expectations.expect(str(ds.StudyInstanceUID), node.ae_title) as exp:
+        with associate(node, calling_aet, [(STUDY_ROOT_MOVE, UNCOMPRESSED)], timeout=timeout) as assoc:
+            responses = assoc.send_c_move(ds, scp.ae_title, STUDY_ROOT_MOVE, msg_id=1)
+            _run(assoc, ds, STUDY_ROOT_MOVE, responses, result, cancel, progress, f"C-MOVE from {node.name}")
+        result.outcomes.update(exp.outcomes)
+        result.received |= {uid for uid in exp.sop_uids}
+    return result

@@ -1,0 +1,62 @@
+"""The store callback that puts received instances into the study cache (used by CLI and app).
+
+Retrieved instances take the same path as imports (``Cache.store_bytes``: validation, atomic
+write, duplicate rules). Unsolicited stores go to quarantine, never to the worklist.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from app.network.received import ReceivedMeta, StoreCallback, StoreOutcome
+
+if TYPE_CHECKING:
+    from app.store import Cache
+
+LOG = logging.getLogger(__name__)
+
+
+def _source(meta: ReceivedMeta) -> str:
+    return f"dicom:{meta.calling_aet}@{meta.peer_host}"
+
+
+def cache_sink(cache: "Cache") -> StoreCallback:
+    """``on_stored`` for :class:`~app.network.scp.StorageSCP` and C-GET, backed by ``cache``."""
+
+    def on_stored(data: bytes, meta: ReceivedMeta) -> StoreOutcome:
+        if meta.solicited:
+            result = cache.store_bytes(data, meta.node, source=_source(meta))
+        else:
+            quarantine = getattr(cache, "quarantine_bytes", None)
+            if quarantine is None:  # the cache cannot keep it aside: refuse rather than list it
+                return StoreOutcome("rejected", "unsolicited store refused (no retrieve asked for it)")
+            reason = f"unsolicited C-STORE from {meta.calling_aet} (no retrieve asked for it)"
+            result = quarantine(data, reason, meta.node, source=_source(meta))
+        return StoreOutcome(result.status, result.reason, result.patient_id)
+
+    return on_stored
+
+
+def local_instance_uids(cache: "Cache", study_uid: str) -> set[str]:
+    """SOP Instance UIDs of a study already in the cache (present files only)."""
+    uids: set[str] = set()
+    for series in cache.list_series(study_uid):
+        uids |= {i.sop_instance_uid for i in cache.list_instances(series.series_instance_uid) if i.state == "ok"}
+    return uids
+
+
+def mark_completeness(cache: "Cache", study_uid: str, incomplete: bool, expected: int | None, reason: str) -> bool:
+    """Flag (or clear) a study as incomplete if the cache supports it; True if it did."""
+    if incomplete:
+        mark = getattr(cache, "mark_study_incomplete", None)
+        if mark is None:
+            LOG.warning("study %s is incomplete; the cache cannot flag it yet", study_uid)
+            return False
+        mark(study_uid, expected, reason)
+        return True
+    clear = getattr(cache, "clear_study_incomplete", None)
+    if clear is not None:
+        clear(study_uid)
+        return True
+    return False
