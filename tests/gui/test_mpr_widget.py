@@ -38,6 +38,7 @@ def make_widget(qtbot):  # type: ignore[no-untyped-def]
         qtbot.waitExposed(w)
         w.set_volume(vol.array, vol.geometry, window, modality)
         w.repaint_now()
+        qtbot.waitUntil(lambda: len(w.scene.reslice_counts) == 3, timeout=5000)
         made.append(w)
         return w
 
