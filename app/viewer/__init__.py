@@ -1,1 +1,7 @@
-"""viewer (filled by its own issue)."""
+"""Diagnostic 2D viewer.
+
+Qt-free, VTK-free model modules (importable by core tests): ``transform``, ``state``,
+``display``, ``series_data``, ``annotations``, ``measurements``, ``interaction``, ``sync``,
+``layout``, ``gsps``, ``seg``. VTK/Qt modules: ``scene_view`` (VTK only, also used headless),
+``offscreen_view`` (headless rendering), ``viewport_widget`` and ``viewer_widget`` (Qt).
+"""

@@ -1,0 +1,1 @@
+"""Qt helpers of the viewer (toolbar and series list)."""

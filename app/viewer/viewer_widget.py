@@ -1,0 +1,273 @@
+"""The viewer the main window embeds: toolbar, series list, grid of viewports.
+
+``open_study(cache, study_uid, bridge)`` applies a hanging protocol (current study and
+priors), ``open_series(cache, series_uid, bridge)`` shows one series. Loading runs through
+the bridge (``TaskBridge.submit``); without one it runs inline (tests, scripts).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
+
+from app.viewer._qt.series_list import UID_ROLE, SeriesList
+from app.viewer._qt.sync_mixin import SyncMixin
+from app.viewer._qt.toolbar import build_toolbar
+from app.viewer.layout import (HangingProtocol, SeriesRule, assign, choose_protocol, default_protocols,
+                               load_protocols, parse_layout, save_protocols)
+from app.viewer.loading import (OpenedSeries, StudyContent, attach_extras, load_rest, open_series,
+                                study_content)
+from app.viewer.measurements import StudyAnnotations
+from app.viewer.offscreen_view import GAP
+from app.viewer.presets import presets_for
+from app.viewer.scene_view import ALL
+from app.viewer.viewport_widget import ViewportWidget
+
+
+class ViewerWidget(SyncMixin, QWidget):
+    """Diagnostic 2D viewer (see module docstring)."""
+
+    seriesShown = Signal(int)  # viewport index: first image on screen
+    seriesLoaded = Signal(int)  # viewport index: every frame in memory
+    statusMessage = Signal(str)
+
+    def __init__(self, parent: Optional[QWidget] = None, protocols_path: Optional[Path] = None) -> None:
+        super().__init__(parent)
+        self.protocols_path = protocols_path
+        self.viewports: list[ViewportWidget] = []
+        self.active: Optional[ViewportWidget] = None
+        self.sync_enabled = True
+        self.tool = "window"
+        self.study_annotations: dict[str, StudyAnnotations] = {}
+        self._cache: Any = None
+        self._bridge: Any = None
+        self._content: Optional[StudyContent] = None
+        self._cine_timer = QTimer(self)
+        self._cine_timer.timeout.connect(self._cine_tick)
+        self.toolbar = build_toolbar(self)
+        self.series_list = SeriesList()
+        self.series_list.itemDoubleClicked.connect(self._series_double_clicked)
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(GAP)
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self.series_list)
+        body.addWidget(self.grid_host, 1)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.toolbar)
+        box.addLayout(body, 1)
+        self.layout_name = "1x1"
+        self.set_layout("1x1")
+
+    # -- layout ------------------------------------------------------------------------------
+    def set_layout(self, name: str) -> None:
+        """Rebuild the grid (keeps the first viewports' content)."""
+        rows, cols = parse_layout(name)
+        self.layout_name = name
+        while len(self.viewports) < rows * cols:
+            self.viewports.append(self._new_viewport())
+        for extra in self.viewports[rows * cols:]:
+            extra.finalize()
+            extra.setParent(None)
+            extra.deleteLater()
+        self.viewports = self.viewports[: rows * cols]
+        for i, view in enumerate(self.viewports):
+            self.grid.addWidget(view, i // cols, i % cols)
+        if self.active not in self.viewports:
+            self._activate(self.viewports[0])
+
+    def _new_viewport(self) -> ViewportWidget:
+        view = ViewportWidget()
+        view.interaction.set_tool(self.tool)
+        view.activated.connect(self._activate)
+        view.frameChanged.connect(self.on_frame_changed)
+        view.windowChanged.connect(self.on_window_changed)
+        view.seriesDropped.connect(lambda v, uid: self._open_in(v, uid))
+        view.doubleClicked.connect(self._toggle_maximised)
+        return view
+
+    def _activate(self, view: ViewportWidget) -> None:
+        self.active = view
+        for v in self.viewports:
+            v.set_active(v is view and len(self.viewports) > 1)
+
+    def _toggle_maximised(self, view: ViewportWidget) -> None:
+        others = [v for v in self.viewports if v is not view]
+        hide = any(v.isVisible() for v in others)
+        for v in others:
+            v.setVisible(not hide)
+
+    # -- opening -----------------------------------------------------------------------------
+    def _run(self, label: str, fn: Callable[..., Any], *args: Any, on_success: Callable[[Any], None]) -> None:
+        if self._bridge is None:
+            on_success(fn(*args))
+        else:
+            self._bridge.submit(label, fn, *args, on_success=on_success,
+                                on_failure=lambda exc: self.statusMessage.emit(f"{label} failed: {exc}"))
+
+    def open_study(self, cache: Any, study_uid: str, bridge: Any = None, *, layout: Optional[str] = None,
+                   with_priors: bool = True) -> None:
+        """Show a study with its hanging protocol (priors side by side when there are any)."""
+        self._cache, self._bridge = cache, bridge
+        self.study_annotations.setdefault(study_uid, StudyAnnotations(study_uid))
+        self._run("Opening study", study_content, cache, study_uid, with_priors,
+                  on_success=lambda content: self._hang(content, layout))
+
+    def _protocols(self) -> list[HangingProtocol]:
+        user = load_protocols(self.protocols_path) if self.protocols_path else []
+        return [*user, *default_protocols()]
+
+    def _hang(self, content: StudyContent, layout: Optional[str]) -> None:
+        self._content = content
+        self.series_list.fill(content.series, content.priors)
+        protocol = choose_protocol(self._protocols(), content.modalities, content.body_part)
+        if not content.priors and layout is None:
+            protocol = HangingProtocol(protocol.name, protocol.modalities, protocol.body_part, "1x1",
+                                       [r for r in protocol.viewports if r.prior == 0][:1] or [SeriesRule()])
+        if layout is not None:
+            protocol = HangingProtocol(protocol.name, protocol.modalities, protocol.body_part, layout,
+                                       protocol.viewports, protocol.sync)
+        self.set_layout(protocol.layout)
+        picks = assign(protocol, content.series, [s for _, s in content.priors])
+        for view, summary in zip(self.viewports, picks):
+            if summary is not None:
+                self._open_in(view, summary.series_instance_uid, summary)
+
+    def open_series(self, cache: Any, series_uid: str, bridge: Any = None, *, viewport: Optional[int] = None,
+                    summary: Any = None) -> None:
+        """Show one series in viewport ``viewport`` (default: the active one)."""
+        self._cache, self._bridge = cache, bridge
+        view = self.active if viewport is None else self.viewports[viewport]
+        self._open_in(view, series_uid, summary)
+
+    def _open_in(self, view: ViewportWidget, series_uid: str, summary: Any = None) -> None:
+        summary = summary or self.series_list.summaries.get(series_uid)
+        self._run("Opening series", open_series, self._cache, series_uid, summary,
+                  on_success=lambda opened: self._show(view, opened))
+
+    def _show(self, view: ViewportWidget, opened: OpenedSeries) -> None:
+        if view not in self.viewports:
+            return
+        study_uid = opened.info.study_uid
+        view.model.annotations = self.study_annotations.setdefault(study_uid, StudyAnnotations(study_uid))
+        view.set_series(opened.info, opened.frames, opened.first)
+        self._attach_extras(view)
+        view.refresh(ALL)
+        index = self.viewports.index(view)
+        self.seriesShown.emit(index)
+        if self.sync_enabled:
+            self.relink()
+        self.update_reference_lines()
+        self._run("Loading series", load_rest, opened, on_success=lambda _o: self.seriesLoaded.emit(index))
+
+    def _attach_extras(self, view: ViewportWidget) -> None:
+        """GSPS (first PR referencing the image) and SEG objects of the study."""
+        attach_extras(view.model, self._content)
+
+    def _series_double_clicked(self, item: Any) -> None:
+        uid = item.data(UID_ROLE)
+        if uid and self.active is not None:
+            self._open_in(self.active, uid)
+
+    # -- tools and actions ---------------------------------------------------------------------
+    def set_tool(self, tool: str) -> None:
+        self.tool = tool
+        for view in self.viewports:
+            view.interaction.set_tool(tool)
+        if tool in getattr(self, "tool_actions", {}):
+            self.tool_actions[tool].setChecked(True)
+
+    def key_to_active(self, key: str) -> None:
+        if self.active is not None:
+            self.active.apply(self.active.interaction.key(key))
+
+    def reset_active(self) -> None:
+        if self.active is not None and self.active.model.has_image:
+            self.active.model.state.reset()
+            self.active.apply({"window", "view"})
+
+    def apply_preset(self, window: Any, name: str = "") -> None:
+        if self.active is not None and self.active.model.has_image:
+            self.active.model.state.set_window(window, name)
+            self.active.apply({"window"})
+
+    def fill_presets_menu(self) -> None:
+        menu = self.presets_menu
+        menu.clear()
+        view = self.active
+        if view is None or not view.model.has_image:
+            return
+        params = view.model.frames.params(view.model.state.frame)
+        for preset in presets_for(view.model.series.modality, params.windows):
+            menu.addAction(preset.name, lambda p=preset: self.apply_preset(p.window, p.name if p.window else ""))
+
+    def set_overlays(self, on: bool) -> None:
+        for view in self.viewports:
+            view.model.show_overlays = bool(on)
+            view.model._overlay_cache.clear()
+            if view.model.has_image:
+                view.refresh(ALL)
+
+    def toggle_key_image(self) -> None:
+        view = self.active
+        if view is not None and view.model.has_image and view.model.annotations is not None:
+            marked = view.model.annotations.toggle_key_image(view.model.sop_uid(), view.model.ref.frame)
+            self.statusMessage.emit("Key image marked" if marked else "Key image unmarked")
+
+    def save_hanging_protocol(self, name: str, modalities: tuple[str, ...] = ()) -> HangingProtocol:
+        """Save the current layout and series choice as a user protocol (first in the list)."""
+        rules = []
+        content = self._content
+        for view in self.viewports:
+            info = view.model.series
+            prior = 0
+            if content is not None and info is not None:
+                prior = next((i + 1 for i, (s, _) in enumerate(content.priors)
+                              if s.study_instance_uid == info.study_uid), 0)
+            rules.append(SeriesRule(prior, info.modality if info else "", info.description if info else ""))
+        mods = modalities or (content.modalities if content else ())
+        protocol = HangingProtocol(name, tuple(mods), "", self.layout_name, rules)
+        if self.protocols_path is not None:
+            others = [p for p in load_protocols(self.protocols_path) if p.name != name]
+            save_protocols(self.protocols_path, [protocol, *others])
+        return protocol
+
+    # -- output ------------------------------------------------------------------------------
+    def screenshot(self) -> np.ndarray:
+        """The whole grid as (H, W, 3) uint8, each viewport captured with vtkWindowToImageFilter."""
+        rows, cols = parse_layout(self.layout_name)
+        shots = [v.grab_rgb() for v in self.viewports]
+        h = max(s.shape[0] for s in shots)
+        w = max(s.shape[1] for s in shots)
+        out = np.zeros((rows * h + GAP * (rows - 1), cols * w + GAP * (cols - 1), 3), np.uint8)
+        for i, shot in enumerate(shots):
+            r, c = divmod(i, cols)
+            out[r * (h + GAP): r * (h + GAP) + shot.shape[0], c * (w + GAP): c * (w + GAP) + shot.shape[1]] = shot
+        return out
+
+    def export_png(self, path: Path) -> None:
+        from app.viewer.offscreen_view import save_png
+
+        save_png(self.screenshot(), path)
+
+    def export_png_dialog(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, "Export view as PNG", "view.png", "PNG images (*.png)")
+        if name:
+            self.export_png(Path(name))
+
+    def annotations(self, study_uid: str) -> StudyAnnotations:
+        """Measurements and key images of a study (for the report)."""
+        return self.study_annotations.setdefault(study_uid, StudyAnnotations(study_uid))
+
+    def shutdown(self) -> None:
+        """Stop cine and release every VTK window (call before closing)."""
+        self._cine_timer.stop()
+        for view in self.viewports:
+            view.finalize()

@@ -1,0 +1,196 @@
+"""One viewport's content without Qt or VTK: series, frames, view state and what to draw.
+
+The VTK scene (scene_view) reads this model; pointer gestures (interaction) change it.
+Sizes are physical pixels (Qt logical size x devicePixelRatio), so 1:1 zoom puts one image
+pixel on one screen pixel on HiDPI screens.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from app.viewer.annotations import CornerText, corner_text, orientation_labels
+from app.viewer.calibration import Calibration, calibration_of, display_spacing
+from app.viewer.display import effective_window, frame_to_uint8
+from app.viewer.frames import FrameSource
+from app.viewer.measurements import Measurement, Result, StudyAnnotations, evaluate
+from app.viewer.presets import auto_window, is_auto
+from app.viewer.series_data import SeriesInfo
+from app.viewer.state import ImageGeometry, ViewState, Window
+from app.viewer.transform import ViewTransform
+
+
+class ViewportModel:
+    """Series + frame source + view state + study annotations of one viewport."""
+
+    def __init__(self, annotations: Optional[StudyAnnotations] = None) -> None:
+        self.series: Optional[SeriesInfo] = None
+        self.frames: Optional[FrameSource] = None
+        self.state = ViewState()
+        self.annotations = annotations
+        self.width, self.height = 512, 512
+        self.active: Optional[Measurement] = None  # being drawn or edited
+        self.reference_lines: list[tuple[tuple[float, float], tuple[float, float]]] = []
+        self.overlay_rgba: Optional[np.ndarray] = None  # (H, W, 4) overlay planes / SEG / GSPS
+        self.presentation: Any = None  # app.viewer.gsps.Presentation applied to this series
+        self.segmentations: list[Any] = []  # app.viewer.seg.Segmentation shown as outlines
+        self.show_overlays = True
+        self._range: dict[int, float] = {}
+        self._overlay_cache: dict[int, Optional[np.ndarray]] = {}
+
+    # -- content -----------------------------------------------------------------------------
+    def set_series(self, info: SeriesInfo, frames: Optional[FrameSource] = None, frame: Optional[int] = None) -> None:
+        self.series, self.frames = info, frames or FrameSource(info)
+        self.state = ViewState(frame_count=info.frame_count)
+        self.state.set_frame(info.frame_count // 2 if frame is None else frame)
+        self.active, self._range, self.presentation = None, {}, None
+        self.segmentations, self._overlay_cache = [], {}
+
+    @property
+    def has_image(self) -> bool:
+        return self.series is not None
+
+    def resize(self, width: int, height: int) -> None:
+        self.width, self.height = max(int(width), 1), max(int(height), 1)
+
+    @property
+    def ref(self) -> Any:
+        assert self.series is not None
+        return self.series.refs[self.state.frame]
+
+    def sop_uid(self) -> str:
+        assert self.series is not None
+        return self.series.sop_uids[self.state.frame]
+
+    def values(self) -> np.ndarray:
+        """Modality values (or RGB) of the current frame."""
+        assert self.frames is not None
+        return self.frames.get(self.state.frame)
+
+    def calibration(self) -> Calibration:
+        assert self.series is not None and self.frames is not None
+        ref = self.ref
+        ds = self.series.header if self.series.is_volume else self.frames.dataset(ref.path)
+        return calibration_of(ds, ref.frame)
+
+    def image_geometry(self) -> ImageGeometry:
+        ref = self.ref
+        rows, cols = (ref.rows, ref.cols) if ref.rows else self.values().shape[:2]
+        sx, sy = display_spacing(self.calibration())
+        return ImageGeometry(cols, rows, sx, sy)
+
+    def transform(self) -> ViewTransform:
+        return self.state.transform(self.image_geometry(), self.width, self.height)
+
+    # -- display -----------------------------------------------------------------------------
+    def value_range(self) -> float:
+        """max - min of the current frame (W/L drag sensitivity)."""
+        i = self.state.frame
+        if i not in self._range:
+            v = self.values()
+            self._range[i] = float(np.max(v)) - float(np.min(v)) if v.size else 1.0
+        return self._range[i]
+
+    def current_window(self) -> Optional[Window]:
+        """The window in force (None when a VOI LUT Sequence or a presentation LUT applies)."""
+        assert self.frames is not None
+        values = self.values()
+        if values.ndim == 3:
+            return self.state.window or (127.5, 256.0)
+        if is_auto(self.state.window):
+            self.state.window = auto_window(values)
+        if self.presentation is not None and self.state.window is None:
+            return None
+        return effective_window(self.frames.params(self.state.frame), values, self.state.window, self.state.window_index)
+
+    def render_into(self, out: np.ndarray) -> Optional[Window]:
+        """Write the display pixels of the current frame into ``out`` (uint8, frame shape)."""
+        assert self.frames is not None
+        values = self.values()
+        if is_auto(self.state.window):
+            self.state.window = auto_window(values)
+        if self.presentation is not None and self.state.window is None and values.ndim == 2:
+            return self.presentation.render(values, self.state.invert, out)
+        params = self.frames.params(self.state.frame)
+        return frame_to_uint8(values, params, self.state.window, self.state.invert, out, self.state.window_index)
+
+    def display_shape(self) -> tuple[int, ...]:
+        return self.values().shape
+
+    # -- overlays ----------------------------------------------------------------------------
+    def overlay_layer(self) -> Optional[np.ndarray]:
+        """RGBA layer of the current frame: overlay planes and SEG outlines (None if nothing)."""
+        from app.viewer.seg import compose_rgba, overlay_plane_masks
+
+        if not self.show_overlays or self.series is None or self.frames is None:
+            return None
+        i = self.state.frame
+        if i not in self._overlay_cache:
+            ref = self.ref
+            shape = self.values().shape[:2]
+            ds = self.series.header if ref.path == str(getattr(self.series.header, "filename", "")) \
+                else self.frames.dataset(ref.path)
+            planes = overlay_plane_masks(ds, ref.frame, shape) if _has_overlays(ds) else []
+            segs, colours = [], {}
+            for seg in self.segmentations:
+                segs += seg.masks_for(self.sop_uid(), ref.ipp, shape)
+                colours.update(seg.colours)
+            self._overlay_cache[i] = compose_rgba(shape, planes, segs, colours)
+        return self._overlay_cache[i]
+
+    def graphics(self) -> list[Any]:
+        """GSPS graphics/text of the current image (image-pixel coordinates)."""
+        return list(self.presentation.graphics) if self.presentation is not None and self.show_overlays else []
+
+    def frame_label(self) -> str:
+        assert self.series is not None
+        return f"Im: {self.state.frame + 1}/{self.series.frame_count}"
+
+    def corner_text(self, window: Optional[Window]) -> CornerText:
+        assert self.series is not None
+        cal = self.calibration()
+        thickness = self.series.header.get("SliceThickness")
+        extra = f"Cine {self.cine_fps():.0f} fps" if self.state.cine_playing else ""
+        if self.presentation is not None and self.state.window is None:
+            extra = f"GSPS: {self.presentation.label}"
+        return corner_text(
+            self.series.header, state=self.state, t=self.transform(), window=window,
+            frame_label=self.frame_label(), position=self.series.position(self.state.frame) if self.series.is_volume else None,
+            thickness=float(thickness) if thickness not in (None, "") else None,
+            calibration_note="" if cal.source == "PixelSpacing" else cal.notice, extra_right=extra,
+        )
+
+    def orientation(self) -> dict[str, str]:
+        assert self.series is not None
+        po = self.series.header.get("PatientOrientation") or ()
+        return orientation_labels(self.ref.iop, self.transform(), [str(v) for v in po])
+
+    def cine_fps(self) -> float:
+        if self.state.cine_fps > 0:
+            return self.state.cine_fps
+        ms = self.series.frame_time_ms() if self.series is not None else None
+        return 1000.0 / ms if ms else 10.0
+
+    # -- measurements ------------------------------------------------------------------------
+    def measurements(self) -> list[Measurement]:
+        """Measurements on the current image (plus the one being drawn)."""
+        found = [] if self.annotations is None or self.series is None else \
+            self.annotations.on_image(self.sop_uid(), self.ref.frame)
+        if self.active is not None and self.active not in found:
+            found = [*found, self.active]
+        return found
+
+    def result(self, m: Measurement) -> Result:
+        assert self.series is not None
+        values = self.values() if m.kind in ("ellipse", "rect", "probe") else None
+        return evaluate(m, self.calibration(), values, self.series.modality)
+
+    def new_measurement(self, kind: str) -> Measurement:
+        assert self.series is not None
+        return Measurement(kind, series_uid=self.series.series_uid, sop_uid=self.sop_uid(), frame=self.ref.frame)
+
+
+def _has_overlays(ds: Any) -> bool:
+    return any((g, 0x3000) in ds for g in range(0x6000, 0x6020, 2))
