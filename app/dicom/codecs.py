@@ -81,8 +81,10 @@ def ensure_plugins() -> None:
         for keyword, order in PLUGIN_ORDER.items():
             decoder = getattr(decoders, f"{keyword}Decoder")
             for label in order:
-                if label in decoder._available or label in decoder._unavailable:
-                    decoder.remove_plugin(label)
+                try:
+                    decoder.remove_plugin(label)  # re-added below in our order
+                except ValueError:
+                    pass
             for label in order:
                 try:
                     decoder.add_plugin(label, _PLUGIN_PATHS[label])
@@ -96,7 +98,7 @@ def plugin_order(transfer_syntax: str) -> tuple[str, ...]:
     ensure_plugins()
     from pydicom.pixels.decoders.base import get_decoder
 
-    return tuple(get_decoder(transfer_syntax)._validate_plugins())
+    return tuple(get_decoder(transfer_syntax)._validate_plugins())  # no public ordered view
 
 
 def read_dataset(

@@ -17,6 +17,8 @@ from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.dicom.header_values import Geometry, extract_geometry, extract_request_fields, number_value, text_value
+
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
 
@@ -40,28 +42,6 @@ class NotDicomError(ValueError):
 
 class UnreadableDicomError(ValueError):
     """The bytes look like DICOM but cannot be parsed."""
-
-
-@dataclass(frozen=True)
-class Geometry:
-    """Per-slice image attributes the viewer needs without reparsing."""
-
-    rows: int | None = None
-    columns: int | None = None
-    number_of_frames: int | None = None
-    samples_per_pixel: int | None = None
-    bits_allocated: int | None = None
-    bits_stored: int | None = None
-    pixel_representation: int | None = None
-    photometric_interpretation: str | None = None
-    image_position: tuple[float, ...] | None = None
-    image_orientation: tuple[float, ...] | None = None
-    pixel_spacing: tuple[float, ...] | None = None
-    slice_thickness: float | None = None
-    rescale_slope: float | None = None
-    rescale_intercept: float | None = None
-    window_center: float | None = None
-    window_width: float | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +74,10 @@ class InstanceHeader:
     pixel_offset: int | None = None
     pixel_length: int | None = None
     encapsulated: bool = False
+    requested_procedure_priority: str = ""  # (0040,1003), also from the Request Attributes Sequence
+    study_priority_id: str = ""  # (0032,000C)
+    patient_age: str = ""  # (0010,1010), AS as found
+    requesting_service: str = ""  # (0032,1033), also from the Request Attributes Sequence
 
 
 @dataclass(frozen=True)
@@ -206,84 +190,6 @@ def read_header(path: Path) -> InstanceHeader:
         return extract_header(ds, ts, *_pixel_location(raw, ts))
 
 
-def _get(ds: Dataset | None, keyword: str) -> Any:
-    """An attribute's value, or None when absent or undecodable."""
-    try:
-        value = ds.get(keyword)
-    except Exception:  # invalid values (e.g. IS '1A') must not stop indexing
-        return None
-    return None if value is None or value == "" else value
-
-
-def _text(ds: Dataset, keyword: str) -> str:
-    value = _get(ds, keyword)
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        value = "\\".join(str(v) for v in value)
-    return str(value).strip().replace("\x00", "")
-
-
-def _number(ds: Dataset | None, keyword: str, kind: type = float) -> Any:
-    value = _get(ds, keyword)
-    if value is not None and not isinstance(value, (str, bytes)) and hasattr(value, "__len__"):
-        value = value[0] if len(value) else None
-    try:
-        return None if value is None else kind(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def _vector(ds: Dataset | None, keyword: str, size: int) -> tuple[float, ...] | None:
-    value = _get(ds, keyword)
-    try:
-        vector = tuple(float(v) for v in value)  # type: ignore[union-attr]
-    except (TypeError, ValueError):
-        return None
-    return vector if len(vector) == size else None
-
-
-def _group(ds: Dataset, sequence: str) -> Dataset | None:
-    """First item of a functional-group macro (shared groups first, else the first frame's)."""
-    for groups in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
-        try:
-            return getattr(getattr(ds, groups)[0], sequence)[0]  # type: ignore[no-any-return]
-        except (AttributeError, IndexError, KeyError, TypeError):
-            continue
-    return None
-
-
-def _either(value: Any, fallback: Any) -> Any:
-    return fallback if value is None else value
-
-
-def extract_geometry(ds: Dataset) -> Geometry:
-    """Geometry/display attributes: top level, else (enhanced multi-frame) the functional groups
-    (first frame's position). Multi-valued windows give their first value."""
-    measures, plane = _group(ds, "PixelMeasuresSequence"), _group(ds, "PlaneOrientationSequence")
-    position, voi = _group(ds, "PlanePositionSequence"), _group(ds, "FrameVOILUTSequence")
-    transform = _group(ds, "PixelValueTransformationSequence")
-    return Geometry(
-        rows=_number(ds, "Rows", int),
-        columns=_number(ds, "Columns", int),
-        number_of_frames=_number(ds, "NumberOfFrames", int),
-        samples_per_pixel=_number(ds, "SamplesPerPixel", int),
-        bits_allocated=_number(ds, "BitsAllocated", int),
-        bits_stored=_number(ds, "BitsStored", int),
-        pixel_representation=_number(ds, "PixelRepresentation", int),
-        photometric_interpretation=_text(ds, "PhotometricInterpretation") or None,
-        image_position=_either(_vector(ds, "ImagePositionPatient", 3), _vector(position, "ImagePositionPatient", 3)),
-        image_orientation=_either(_vector(ds, "ImageOrientationPatient", 6),
-                                  _vector(plane, "ImageOrientationPatient", 6)),
-        pixel_spacing=_either(_vector(ds, "PixelSpacing", 2), _vector(measures, "PixelSpacing", 2)),
-        slice_thickness=_either(_number(ds, "SliceThickness"), _number(measures, "SliceThickness")),
-        rescale_slope=_either(_number(ds, "RescaleSlope"), _number(transform, "RescaleSlope")),
-        rescale_intercept=_either(_number(ds, "RescaleIntercept"), _number(transform, "RescaleIntercept")),
-        window_center=_either(_number(ds, "WindowCenter"), _number(voi, "WindowCenter")),
-        window_width=_either(_number(ds, "WindowWidth"), _number(voi, "WindowWidth")),
-    )
-
-
 _TEXT_FIELDS = {  # InstanceHeader field -> DICOM keyword
     "sop_class_uid": "SOPClassUID", "sop_instance_uid": "SOPInstanceUID",
     "study_instance_uid": "StudyInstanceUID", "series_instance_uid": "SeriesInstanceUID",
@@ -300,10 +206,11 @@ def extract_header(
 ) -> InstanceHeader:
     """Build an :class:`InstanceHeader`; UIDs are returned as found (validate them separately)."""
     return InstanceHeader(
-        **{name: _text(ds, keyword) for name, keyword in _TEXT_FIELDS.items()},
+        **{name: text_value(ds, keyword) for name, keyword in _TEXT_FIELDS.items()},
+        **extract_request_fields(ds),
         transfer_syntax_uid=transfer_syntax,
-        series_number=_number(ds, "SeriesNumber", int),
-        instance_number=_number(ds, "InstanceNumber", int),
+        series_number=number_value(ds, "SeriesNumber", int),
+        instance_number=number_value(ds, "InstanceNumber", int),
         geometry=extract_geometry(ds),
         pixel_offset=pixel_offset,
         pixel_length=pixel_length,

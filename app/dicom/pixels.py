@@ -47,10 +47,7 @@ class DisplayParams:
 def _multi(value: object) -> list[float]:
     if value in (None, ""):
         return []
-    try:
-        return [float(v) for v in value]  # type: ignore[union-attr]
-    except TypeError:
-        return [float(value)]  # type: ignore[arg-type]
+    return [float(v) for v in value] if hasattr(value, "__iter__") and not isinstance(value, str) else [float(value)]
 
 
 def _lut_from_item(item: "Dataset", ds: "Dataset", kind: str) -> tuple[Lut, int]:
@@ -195,6 +192,8 @@ def color_to_display(arr: np.ndarray, ds: "Dataset", *, already_rgb: bool = True
     from pydicom.pixels import apply_color_lut, convert_color_space
 
     pi = str(ds.get("PhotometricInterpretation", "RGB")).upper()
+    if pi == "PALETTE COLOR" and arr.dtype.kind == "u" and arr.dtype.itemsize <= 2:
+        return np.take(_palette_table(ds, arr.dtype.itemsize), arr, axis=0)
     if pi == "PALETTE COLOR":
         arr = apply_color_lut(arr, ds)
     elif pi.startswith("YBR") and pi not in ("YBR_ICT", "YBR_RCT") and not already_rgb:
@@ -203,6 +202,32 @@ def color_to_display(arr: np.ndarray, ds: "Dataset", *, already_rgb: bool = True
         return arr
     bits = 16 if pi == "PALETTE COLOR" else int(ds.get("BitsStored") or 8)
     return (arr.astype(np.uint32) >> max(bits - 8, 0)).clip(0, 255).astype(np.uint8)
+
+
+_PALETTE_KEYWORDS = tuple(
+    f"{prefix}{colour}PaletteColorLookupTable{kind}"
+    for colour in ("Red", "Green", "Blue")
+    for prefix, kind in (("", "Descriptor"), ("", "Data"), ("Segmented", "Data"))
+)
+_palettes: dict[tuple, np.ndarray] = {}
+
+
+def _palette_table(ds: "Dataset", itemsize: int) -> np.ndarray:
+    """(2**bits, 3) uint8 RGB for every possible stored value (pydicom's LUT, cached)."""
+    from pydicom.pixels import apply_color_lut
+
+    key = (itemsize,) + tuple(
+        bytes(v) if isinstance(v := ds.get(k, ""), (bytes, bytearray)) else str(v) for k in _PALETTE_KEYWORDS
+    )
+    table = _palettes.get(key)
+    if table is None:
+        domain = np.arange(2 ** (8 * itemsize), dtype=f"u{itemsize}")[np.newaxis, :]
+        rgb = apply_color_lut(domain, ds)[0]
+        table = rgb if rgb.dtype == np.uint8 else (rgb >> 8).astype(np.uint8)
+        if len(_palettes) > 8:
+            _palettes.clear()
+        _palettes[key] = table
+    return table
 
 
 def to_display(

@@ -104,6 +104,7 @@ def _load_chunk(name: str, shape: tuple, dtype: str, jobs: list[tuple[int, Slice
     errors: list[str] = []
     overflow: list[int] = []
     done = 0
+    flag = vol = None
     try:
         flag = np.ndarray((1,), np.uint8, buffer=shm.buf)
         vol = np.ndarray(shape, dtype, buffer=shm.buf, offset=_HEADER)
@@ -119,8 +120,8 @@ def _load_chunk(name: str, shape: tuple, dtype: str, jobs: list[tuple[int, Slice
             except Exception as exc:  # noqa: BLE001 - report, never kill the worker
                 errors.append(f"{ref.path} frame {ref.frame}: {type(exc).__name__}: {exc}")
             done += 1
-        del flag, vol
     finally:
+        flag = vol = None  # release the views before unmapping
         shm.close()
     return done, errors, overflow
 

@@ -1,0 +1,1 @@
+"""Benchmarks (run: .venv/bin/python bench/run.py)."""
