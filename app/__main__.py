@@ -4,4 +4,5 @@ import sys
 
 from app.cli.main import main
 
-sys.exit(main())
+if __name__ == "__main__":  # guard: multiprocessing workers re-import the main module
+    sys.exit(main())

@@ -16,6 +16,7 @@ from app import __version__
 from app.config import Paths
 from app.tasks import Progress
 from app.ui.bridge import TaskBridge, TaskHandle
+from app.ui.reading_area import ReadingArea
 from app.ui.worklist_panel import WorklistPanel
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,8 @@ class MainWindow(QMainWindow):
 
     def _build_layout(self) -> None:
         left = self.worklist_panel
-        self.viewer_area = QLabel("Viewer\n\nSelect a study to read", alignment=Qt.AlignmentFlag.AlignCenter)
-        self.viewer_area.setObjectName("viewerArea")
-        self.viewer_area.setStyleSheet("background:#111; color:#888; font-size:16px;")
+        self.viewer_area = ReadingArea(self.paths, self.cache, self.bridge)
+        self.viewer_area.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.report_area = QLabel("Report", alignment=Qt.AlignmentFlag.AlignCenter)
         self.report_area.setObjectName("reportArea")
         right = QSplitter(Qt.Orientation.Vertical)
@@ -87,6 +87,9 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Refresh", self.refresh, QKeySequence.StandardKey.Refresh)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        view_menu = self.menuBar().addMenu("&View")
+        self._action(view_menu, "&Images", lambda: self.viewer_area.setCurrentIndex(0), "Ctrl+1")
+        self._action(view_menu, "&MPR", lambda: self.viewer_area.setCurrentIndex(1), "Ctrl+2")
         worklist_menu = self.menuBar().addMenu("&Worklist")
         for name in ("open", "start", "retrieve", "mark_read", "release", "search"):
             worklist_menu.addAction(self.worklist_panel.actions_by_name[name])
@@ -107,8 +110,12 @@ class MainWindow(QMainWindow):
         return self.worklist_panel.refresh()
 
     def open_study(self, study_uid: str, prior_uids: list[str]) -> None:
-        """Open a study with its priors (the viewer issue fills the viewer area)."""
-        self.viewer_area.setText(f"Study {study_uid}\n\n{len(prior_uids)} prior(s)")
+        """Open a study with its priors in the reading area and record the access."""
+        from app.audit import events
+
+        self.viewer_area.open_study(study_uid)
+        self.audit.record(events.INSTANCES_ACCESSED, action="R", user=self.user, study_uid=study_uid,
+                          detail={"priors": len(prior_uids)})
 
     def import_paths(self, paths: Sequence[Path], label: str = "Importing") -> TaskHandle:
         """Import files/folders/ZIPs/DICOMDIRs in the background, then refresh."""
@@ -174,6 +181,7 @@ class MainWindow(QMainWindow):
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.setValue("splitter", self.splitter.saveState())
         self.worklist_panel.shutdown()
+        self.viewer_area.shutdown()
         self._settings.sync()
         self.bridge.shutdown()
         self.worklist.close()

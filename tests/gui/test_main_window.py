@@ -73,3 +73,20 @@ def test_telerad_run_opens_and_closes(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "config" / "window.ini").exists()
     assert (tmp_path / "worklist.sqlite").exists()
+
+
+def test_opening_a_study_shows_images_and_mpr(qtbot, window, shared_data: Path, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    handle = window.import_paths([shared_data / "ct" / "philips_phantom_study2_tilted"])
+    qtbot.waitUntil(lambda: handle.done, timeout=60_000)
+    (study,) = window.cache.list_studies()
+    window.open_study(study.study_instance_uid, [])
+    area = window.viewer_area
+    qtbot.waitUntil(lambda: area.viewer is not None and not window.bridge.running(), timeout=60_000)
+    area.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: area.mpr is not None and not window.bridge.running(), timeout=60_000)
+    qtbot.wait(300)
+    shot = window.screen().grabWindow(window.winId())  # VTK content: grab from the X server, not QWidget.grab
+    shot.save(str(artifacts / "main_window_mpr.png"))
+    assert_real_rendering(qimage_to_array(shot.toImage()), min_colours=100)
+    events = [r.event_id for r in window.audit.records()]
+    assert "110103" in events

@@ -1,0 +1,98 @@
+"""The reading area: 2D viewer and MPR tabs, created on first use (VTK loads only when a study opens)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QTabWidget, QWidget
+
+from app.config import Paths
+from app.ui.bridge import TaskBridge
+
+log = logging.getLogger(__name__)
+
+
+class ReadingArea(QTabWidget):
+    """Tabs "Images" (ViewerWidget) and "MPR" (MprWidget) for the study being read."""
+
+    statusMessage = Signal(str)  # noqa: N815 (Qt naming)
+
+    def __init__(self, paths: Paths, cache: Any, bridge: TaskBridge, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.paths, self.cache, self.bridge = paths, cache, bridge
+        self.setObjectName("readingArea")
+        self.viewer: Any = None
+        self.mpr: Any = None
+        self.study_uid: Optional[str] = None
+        self._mpr_study: Optional[str] = None
+        placeholder = QLabel("Select a study on the worklist to read", alignment=Qt.AlignmentFlag.AlignCenter)
+        placeholder.setStyleSheet("background:#111; color:#888; font-size:16px;")
+        self.addTab(placeholder, "Images")
+        self.addTab(QLabel("MPR opens with a study", alignment=Qt.AlignmentFlag.AlignCenter), "MPR")
+        self.currentChanged.connect(self._tab_changed)
+
+    def open_study(self, study_uid: str) -> None:
+        """Show a study (with its priors, chosen by the viewer's hanging protocol)."""
+        self.study_uid = study_uid
+        self._ensure_viewer()
+        self.setCurrentIndex(0)
+        self.viewer.open_study(self.cache, study_uid, self.bridge)
+        if self.currentIndex() == 1:
+            self.open_mpr()
+
+    def _ensure_viewer(self) -> None:
+        if self.viewer is not None:
+            return
+        from app.viewer.viewer_widget import ViewerWidget
+
+        self.viewer = ViewerWidget(protocols_path=self.paths.config_dir / "hanging_protocols.json")
+        self.viewer.statusMessage.connect(self.statusMessage)
+        self._replace_tab(0, self.viewer, "Images")
+
+    def _replace_tab(self, index: int, widget: QWidget, title: str) -> None:
+        old = self.widget(index)
+        self.blockSignals(True)
+        self.removeTab(index)
+        self.insertTab(index, widget, title)
+        self.setCurrentIndex(index)
+        self.blockSignals(False)
+        old.deleteLater()
+
+    def _tab_changed(self, index: int) -> None:
+        if index == 1 and self.study_uid and self._mpr_study != self.study_uid:
+            self.open_mpr()
+
+    def open_mpr(self) -> None:
+        """Load the study's largest parallel-slice series as a volume (off the main thread) into the MPR tab."""
+        from app.viewer.mpr.loader import load_mpr_volume, pick_series
+
+        if self.study_uid is None:
+            return
+        series_uid = pick_series(self.cache, self.study_uid)
+        if series_uid is None:
+            self.statusMessage.emit("MPR: this study has no volume (needs 8 or more parallel slices)")
+            return
+        self._mpr_study = self.study_uid
+        self.bridge.submit("Loading volume for MPR", load_mpr_volume, self.cache, series_uid,
+                           on_success=self._show_mpr, on_failure=lambda e: self.statusMessage.emit(f"MPR: {e}"))
+
+    def _show_mpr(self, volume: Any) -> None:
+        if self.mpr is None:
+            from app.viewer.gl_probe import capabilities
+            from app.viewer.mpr.mpr_widget import MprWidget
+
+            caps = capabilities()
+            self.mpr = MprWidget(volume_rendering=caps.volume_rendering, software_vr=caps.software)
+            if caps.message:
+                self.statusMessage.emit(caps.message)
+            self._replace_tab(1, self.mpr, "MPR")
+        self.mpr.set_mpr_volume(volume)
+
+    def shutdown(self) -> None:
+        """Release VTK resources before the window closes."""
+        if self.viewer is not None:
+            self.viewer.shutdown()
+        if self.mpr is not None:
+            self.mpr.close_vtk()
