@@ -1,6 +1,6 @@
 """Crash-safe study cache: content-addressed DICOM files plus a SQLite index."""
 
-from app.store.cache import Cache, CacheClosedError, NotACacheError
+from app.store.cache import Cache, CacheClosedError, NotACacheError, StoreItem, read_input
 from app.store.lifecycle import CacheLockedError
 from app.store.models import (
     InstanceRecord,
@@ -23,6 +23,8 @@ __all__ = [
     "ReconcileReport",
     "SchemaTooNewError",
     "SeriesSummary",
+    "StoreItem",
     "StoreResult",
     "StudySummary",
+    "read_input",
 ]

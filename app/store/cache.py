@@ -1,7 +1,8 @@
 """The crash-safe study cache: content files under ``root`` plus a SQLite index.
 
 Write order for every object: temp file in ``root/tmp`` -> fsync -> rename -> fsync dir ->
-one index transaction. :meth:`Cache.open` repairs whatever a crash left (see reconcile).
+one index transaction (:meth:`Cache.store_many` does the same for a batch: one fsync per directory and
+one transaction for all). :meth:`Cache.open` repairs whatever a crash left (see reconcile).
 """
 
 from __future__ import annotations
@@ -9,15 +10,16 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Union
 
 import sqlite_utils
 
 from app.store import queries
-from app.store.crash import crashpoint
-from app.store.files import OBJECTS, QUARANTINE, TMP, fsync_dir, object_relpath, quarantine_relpath, write_atomic
-from app.store.index import index_instance
+from app.store.batch import Entry, Plan, execute, plan_entry, plan_quarantine
+from app.store.files import OBJECTS, QUARANTINE, TMP, fsync_dir
 from app.store.lifecycle import CacheLock, delete_study_rows_and_files, open_database
 from app.store.models import (
     InstanceRecord,
@@ -27,16 +29,28 @@ from app.store.models import (
     StoreResult,
     StudySummary,
 )
-from app.store.prepare import Prepared, Rejected, prepare
+from app.store.prepare import Rejected, prepare
 
 log = logging.getLogger(__name__)
 CLEAN_MARKER = "clean-shutdown"
 MAX_OBJECT_BYTES = 4 * 1024**3 + 64 * 1024**2  # declared pixels are capped at 4 GiB
+# (data, source_node) or (data, source_node, source label)
+StoreItem = Union[tuple[bytes, "str | None"], tuple[bytes, "str | None", "str | None"]]
 
 
 def utc_now() -> str:
     """Current UTC time as ISO 8601 with milliseconds."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def read_input(path: Path) -> bytes | StoreResult:
+    """The bytes of a file to store, or a ``"rejected"`` result (too large, unreadable)."""
+    try:
+        if Path(path).stat().st_size > MAX_OBJECT_BYTES:
+            return StoreResult("rejected", f"file larger than {MAX_OBJECT_BYTES} bytes")
+        return Path(path).read_bytes()
+    except OSError as exc:
+        return StoreResult("rejected", f"cannot read file: {exc.strerror or exc}")
 
 
 class CacheClosedError(RuntimeError):
@@ -119,75 +133,67 @@ class Cache:
     # -- storing ----------------------------------------------------------------------------
     def store_file(self, path: Path, source_node: str | None = None) -> StoreResult:
         """Store one file from disk (the path is recorded only as data, for quarantine)."""
-        try:
-            if Path(path).stat().st_size > MAX_OBJECT_BYTES:
-                return StoreResult("rejected", f"file larger than {MAX_OBJECT_BYTES} bytes")
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            return StoreResult("rejected", f"cannot read file: {exc.strerror or exc}")
+        data = read_input(path)
+        if isinstance(data, StoreResult):
+            return data
         return self.store_bytes(data, source_node, source=str(path))
 
     def store_bytes(self, data: bytes, source_node: str | None = None, *, source: str | None = None) -> StoreResult:
         """Validate and store one object (thread-safe). ``source`` is a label kept as data."""
+        return self.store_many([(data, source_node)], source=source)[0]
+
+    def store_many(self, items: Iterable[StoreItem], *, source: str | None = None) -> list[StoreResult]:
+        """Group commit: store ``(data, source_node)`` items (or ``(data, source_node, source)`` to give
+        one its own label) with ``store_bytes``'s per-item rules (duplicate, conflict -> quarantine,
+        rejection). Each file is fsync'd and renamed, each touched directory fsync'd once, then ONE
+        transaction: results are returned only when all of them are durable. Thread-safe."""
+        entries: list[Entry | StoreResult] = []
+        for item in items:
+            label = item[2] if len(item) > 2 else source  # type: ignore[misc]
+            try:
+                entries.append((prepare(item[0]), item[1], label))
+            except Rejected as exc:
+                entries.append(StoreResult("rejected", exc.reason, skip=exc.skip))
+        with self._lock:
+            db, now, plan = self.db, utc_now(), Plan()
+            results = [e if isinstance(e, StoreResult) else plan_entry(db, self.root, plan, e, now) for e in entries]
+            execute(db, self.root, plan, now)
+        log.debug("stored a batch of %d objects", len(results))
+        return results
+
+    def quarantine_bytes(self, data: bytes, reason: str, source_node: str | None = None, *,
+                         source: str | None = None) -> StoreResult:
+        """Keep a valid object aside (e.g. an unsolicited C-STORE): durable file under ``quarantine/`` and
+        a quarantine row, never a study/series/instance row. Status ``"quarantined"``, or ``"rejected"``
+        (with the reason) when ``data`` is not a usable instance, like :meth:`store_bytes`."""
         try:
-            prepared = prepare(data)
+            p = prepare(data)
         except Rejected as exc:
             return StoreResult("rejected", exc.reason, skip=exc.skip)
         with self._lock:
-            return self._store(prepared, source_node, source)
+            db, now, plan = self.db, utc_now(), Plan()
+            plan_quarantine(db, self.root, plan, p, reason, source_node, source, now)
+            execute(db, self.root, plan, now)
+        log.info("quarantined instance %s: %s", p.header.sop_instance_uid, reason)
+        return StoreResult("quarantined", reason, p.header.sop_instance_uid, p.header.study_instance_uid,
+                           patient_id=p.header.patient_id)
 
-    def _store(self, p: Prepared, source_node: str | None, source: str | None) -> StoreResult:
-        h = p.header
-        db = self.db
-        row = db.execute(
-            "SELECT i.sha256, i.state, i.path, st.study_uid FROM instances i JOIN series se ON se.id = i.series_ref"
-            " JOIN studies st ON st.id = se.study_ref WHERE i.sop_uid = ?",
-            [h.sop_instance_uid],
-        ).fetchone()
-        result = dict(sop_instance_uid=h.sop_instance_uid, study_instance_uid=h.study_instance_uid,
-                      patient_id=h.patient_id)
-        if row is not None and row[0] == p.sha256:
-            if row[1] == "ok" and (self.root / row[2]).is_file():
-                return StoreResult("duplicate", "identical instance already stored", **result)
-            write_atomic(self.root, object_relpath(h.sop_instance_uid), p.content)
-            with db.atomic():
-                db.execute("UPDATE instances SET state = 'ok' WHERE sop_uid = ?", [h.sop_instance_uid])
-            return StoreResult("imported", "restored a missing file", **result)
-        if row is not None:
-            reason = "SOP Instance UID already stored with different content"
-            self._quarantine(p, reason, source, source_node, flag=(row[3], h.study_instance_uid))
-            return StoreResult("quarantined", reason, **result)
-        rel = object_relpath(h.sop_instance_uid)
-        write_atomic(self.root, rel, p.content)
-        try:
-            with db.atomic():
-                index_instance(db, h, path=rel.as_posix(), size=len(p.content), sha256=p.sha256,
-                               source_node=source_node, now=utc_now())
-                crashpoint("before_commit")
-        except BaseException:
-            (self.root / rel).unlink(missing_ok=True)
-            raise
-        crashpoint("after_commit")
-        log.debug("stored instance %s", h.sop_instance_uid)
-        return StoreResult("imported", None, **result)
+    # -- study flags ------------------------------------------------------------------------
+    def mark_study_incomplete(self, study_uid: str, expected: int | None, reason: str) -> bool:
+        """Flag a study ``"incomplete"`` (a retrieve ended short); False if the study is not cached."""
+        with self._lock, self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE studies SET incomplete = 1, expected_instances = ?, incomplete_reason = ?"
+                " WHERE study_uid = ? AND deleting = 0", [expected, reason, study_uid])
+            return cursor.rowcount > 0
 
-    def _quarantine(self, p: Prepared, reason: str, source: str | None, source_node: str | None,
-                    flag: tuple[str, ...]) -> None:
-        rel = quarantine_relpath(p.sha256).as_posix()
-        db = self.db
-        known = db.execute("SELECT 1 FROM quarantine WHERE path = ?", [rel]).fetchone()
-        if known is None or not (self.root / rel).is_file():
-            write_atomic(self.root, quarantine_relpath(p.sha256), p.content)
-        with db.atomic():
-            if known is None:
-                db["quarantine"].insert({
-                    "path": rel, "sha256": p.sha256, "sop_uid": p.header.sop_instance_uid,
-                    "study_uid": p.header.study_instance_uid, "reason": reason, "source": source,
-                    "source_node": source_node, "time": utc_now(),
-                })
-            for study_uid in flag:
-                db.execute("UPDATE studies SET conflict = 1 WHERE study_uid = ?", [study_uid])
-        log.warning("quarantined a conflicting copy of instance %s", p.header.sop_instance_uid)
+    def clear_study_incomplete(self, study_uid: str) -> bool:
+        """Remove the ``"incomplete"`` flag; False if the study is not cached."""
+        with self._lock, self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE studies SET incomplete = 0, expected_instances = NULL, incomplete_reason = ''"
+                " WHERE study_uid = ? AND deleting = 0", [study_uid])
+            return cursor.rowcount > 0
 
     # -- queries ----------------------------------------------------------------------------
     def list_studies(self) -> list[StudySummary]:
@@ -220,6 +226,11 @@ class Cache:
         """The study a series belongs to, or None if unknown."""
         with self._lock:
             return queries.study_of_series(self.db, series_uid)
+
+    def instance_uids(self, study_uid: str) -> set[str]:
+        """SOP Instance UIDs of a study whose files are present (empty if the study is unknown)."""
+        with self._lock:
+            return queries.instance_uids(self.db, study_uid)
 
     def list_quarantine(self) -> list[QuarantineRecord]:
         """Quarantined files."""

@@ -51,8 +51,9 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _make_dirs(root: Path, directory: Path) -> None:
-    """Create ``directory`` (under ``root``) and fsync each parent of a new level."""
+def _make_dirs(root: Path, directory: Path, pending: set[Path]) -> None:
+    """Create ``directory`` (under ``root``); add the parent of each new level to ``pending``
+    (the caller fsyncs those before it relies on the new entries)."""
     missing = []
     current = directory
     while not current.exists() and current != root:
@@ -60,27 +61,46 @@ def _make_dirs(root: Path, directory: Path) -> None:
         current = current.parent
     for new_dir in reversed(missing):
         new_dir.mkdir(exist_ok=True)
-        fsync_dir(new_dir.parent)
+        pending.add(new_dir.parent)
 
 
-def write_atomic(root: Path, relpath: PurePosixPath, data: bytes) -> Path:
-    """Write ``data`` to ``root/relpath`` via ``root/tmp``; durable when this returns."""
-    dest = resolve_inside(root, relpath)
+def _write_temp(root: Path, data: bytes) -> str:
+    """Write ``data`` to a new file in ``root/tmp`` and fsync it; return its path."""
     fd, tmp_name = tempfile.mkstemp(dir=root / TMP, suffix=".part")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        crashpoint("after_temp_write")
-        _make_dirs(root, dest.parent)
-        os.replace(tmp_name, dest)
-        fsync_dir(dest.parent)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    crashpoint("after_rename")
-    return dest
+    crashpoint("after_temp_write")
+    return tmp_name
+
+
+def _move_into_place(root: Path, tmp_name: str, dest: Path, pending: set[Path]) -> None:
+    try:
+        _make_dirs(root, dest.parent, pending)
+        os.replace(tmp_name, dest)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def write_many(root: Path, entries: list[tuple[PurePosixPath, bytes]], written: list[Path]) -> None:
+    """Crash-safe group write: each file to ``root/tmp`` + fsync, renamed into place, then ONE fsync per
+    directory touched (deepest first). All are durable when this returns; ``written`` collects the
+    placed paths (also on failure, so the caller can undo them)."""
+    directories: set[Path] = set()  # where entries were renamed or new directories created
+    for relpath, data in entries:
+        dest = resolve_inside(root, relpath)
+        _move_into_place(root, _write_temp(root, data), dest, directories)
+        written.append(dest)
+        directories.add(dest.parent)
+        crashpoint("after_rename")
+    for directory in sorted(directories, key=lambda d: len(d.parts), reverse=True):
+        fsync_dir(directory)
 
 
 def remove_file(root: Path, relpath: str, stop_at: str) -> None:

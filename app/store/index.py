@@ -13,6 +13,7 @@ import sqlite_utils
 from app.dicom.header import InstanceHeader
 
 GEOMETRY_JSON = ("image_position", "image_orientation", "pixel_spacing")
+REQUEST_COLUMNS = ("requested_procedure_priority", "study_priority_id", "patient_age", "requesting_service")
 
 
 def patient_key(header: InstanceHeader) -> str:
@@ -43,9 +44,18 @@ def _patient(db: sqlite_utils.Database, h: InstanceHeader) -> int:
     return int(db["patients"].insert(record).last_pk)  # type: ignore[arg-type]
 
 
+def fill_request_columns(db: sqlite_utils.Database, study_ref: int, h: InstanceHeader) -> None:
+    """Set the study's empty request columns (priority, age, service) from ``h`` where it has them."""
+    values = {name: getattr(h, name) for name in REQUEST_COLUMNS if getattr(h, name)}
+    if values:
+        sets = ", ".join(f"{name} = CASE WHEN {name} = '' THEN :{name} ELSE {name} END" for name in values)
+        db.execute(f"UPDATE studies SET {sets} WHERE id = :id", {**values, "id": study_ref})
+
+
 def _study(db: sqlite_utils.Database, h: InstanceHeader, source_node: str | None, now: str) -> int:
     found = _id(db, "SELECT id FROM studies WHERE study_uid = ?", h.study_instance_uid)
     if found is not None:
+        fill_request_columns(db, found, h)
         return found
     record = {
         "study_uid": h.study_instance_uid,
@@ -58,6 +68,7 @@ def _study(db: sqlite_utils.Database, h: InstanceHeader, source_node: str | None
         "body_part": h.body_part,
         "institution": h.institution,
         "referring_physician": h.referring_physician,
+        **{name: getattr(h, name) for name in REQUEST_COLUMNS},
         "source_node": source_node,
         "received": now,
         "updated": now,
@@ -117,8 +128,11 @@ def index_instance(
     sha256: str,
     source_node: str | None,
     now: str,
+    refresh: bool = True,
 ) -> int:
-    """Insert one instance (creating patient/study/series as needed); return the study row id."""
+    """Insert one instance (creating patient/study/series as needed); return the study row id.
+
+    With ``refresh=False`` the caller runs :func:`refresh_counts` for the study afterwards."""
     study_ref = _study(db, h, source_node, now)
     record = {
         "sop_uid": h.sop_instance_uid,
@@ -138,7 +152,8 @@ def index_instance(
         **geometry_columns(h),
     }
     db["instances"].insert(record)
-    refresh_counts(db, study_ref, now)
+    if refresh:
+        refresh_counts(db, study_ref, now)
     return study_ref
 
 

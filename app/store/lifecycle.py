@@ -77,7 +77,11 @@ def open_database(root: Path, *, check: bool) -> tuple[sqlite_utils.Database, Re
         _set_aside(root)
         db = schema.connect(path)
         report.database_rebuilt = True
-    schema.migrate(db)
+    before = schema.migrate(db)
+    if 0 < before < schema.REQUEST_COLUMNS_SINCE:
+        from app.store.backfill import backfill_request_columns
+
+        backfill_request_columns(db, root)
     return db, report
 
 

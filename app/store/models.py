@@ -46,7 +46,12 @@ class StudySummary:
     referring_physician: str
     source_node: str | None
     received: str
-    flags: tuple[str, ...]
+    flags: tuple[str, ...]  # "conflict" (a UID came with other content), "incomplete" (retrieve ended short)
+    requested_procedure_priority: str = ""  # (0040,1003)
+    study_priority_id: str = ""  # (0032,000C)
+    patient_age: str = ""  # (0010,1010) as found, e.g. "045Y"
+    requesting_service: str = ""  # (0032,1033)
+    incomplete_reason: str = ""  # why the study is flagged "incomplete" (with the expected count if known)
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,7 @@ class QuarantineRecord:
     reason: str
     source: str | None
     time: str
+    source_node: str | None = None
 
 
 @dataclass

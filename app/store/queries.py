@@ -41,8 +41,25 @@ def _study(row: dict[str, Any]) -> StudySummary:
         referring_physician=row["referring_physician"],
         source_node=row["source_node"],
         received=row["received"],
-        flags=("conflict",) if row["conflict"] else (),
+        flags=_flags(row),
+        requested_procedure_priority=row["requested_procedure_priority"],
+        study_priority_id=row["study_priority_id"],
+        patient_age=row["patient_age"],
+        requesting_service=row["requesting_service"],
+        incomplete_reason=_incomplete_reason(row),
     )
+
+
+def _incomplete_reason(row: dict[str, Any]) -> str:
+    if not row["incomplete"]:
+        return ""
+    reason = row["incomplete_reason"] or "incomplete"
+    expected = row["expected_instances"]
+    return reason if expected is None else f"{reason} ({row['num_instances']} of {expected} instances)"
+
+
+def _flags(row: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(name for name in ("conflict", "incomplete") if row[name])
 
 
 def list_studies(db: sqlite_utils.Database, study_uid: str | None = None) -> list[StudySummary]:
@@ -125,6 +142,14 @@ def study_of_series(db: sqlite_utils.Database, series_uid: str) -> str | None:
     return row[0] if row else None
 
 
+def instance_uids(db: sqlite_utils.Database, study_uid: str) -> set[str]:
+    """SOP Instance UIDs of a study whose files are present (state ``ok``)."""
+    rows = db.execute("""SELECT i.sop_uid FROM instances i JOIN series se ON se.id = i.series_ref
+                         JOIN studies st ON st.id = se.study_ref
+                         WHERE st.study_uid = ? AND st.deleting = 0 AND i.state = 'ok'""", [study_uid])
+    return {r[0] for r in rows}
+
+
 def list_quarantine(db: sqlite_utils.Database, root: Path) -> list[QuarantineRecord]:
     """Quarantined files, oldest first."""
     return [
@@ -136,6 +161,7 @@ def list_quarantine(db: sqlite_utils.Database, root: Path) -> list[QuarantineRec
             reason=r["reason"],
             source=r["source"],
             time=r["time"],
+            source_node=r["source_node"],
         )
         for r in db.query("SELECT * FROM quarantine ORDER BY id")
     ]

@@ -95,7 +95,18 @@ _V2_INDEXES = [
     "CREATE INDEX idx_quarantine_sop ON quarantine(sop_uid)",
 ]
 
-MIGRATIONS: list[list[str]] = [_V1_TABLES, _V2_INDEXES]
+_V3_INCOMPLETE_AND_REQUEST = [
+    "ALTER TABLE studies ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE studies ADD COLUMN expected_instances INTEGER",
+    "ALTER TABLE studies ADD COLUMN incomplete_reason TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE studies ADD COLUMN requested_procedure_priority TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE studies ADD COLUMN study_priority_id TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE studies ADD COLUMN patient_age TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE studies ADD COLUMN requesting_service TEXT NOT NULL DEFAULT ''",
+]
+REQUEST_COLUMNS_SINCE = 3  # studies indexed before this version get their request columns from a file
+
+MIGRATIONS: list[list[str]] = [_V1_TABLES, _V2_INDEXES, _V3_INCOMPLETE_AND_REQUEST]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -118,17 +129,18 @@ def schema_version(db: sqlite_utils.Database) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
-def migrate(db: sqlite_utils.Database) -> int:
-    """Apply pending migrations in order, each in its own transaction; return the new version."""
+def migrate(db: sqlite_utils.Database, target: int = SCHEMA_VERSION) -> int:
+    """Apply pending migrations up to ``target`` in order, each in its own transaction;
+    return the version found before (0 for a new database)."""
     current = schema_version(db)
     if current > SCHEMA_VERSION:
         raise SchemaTooNewError(f"cache schema {current} is newer than supported {SCHEMA_VERSION}")
-    for version in range(current + 1, SCHEMA_VERSION + 1):
+    for version in range(current + 1, target + 1):
         with db.atomic():
             for statement in MIGRATIONS[version - 1]:
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {version}")
-    return SCHEMA_VERSION
+    return current
 
 
 def integrity(db: sqlite_utils.Database) -> str:

@@ -120,11 +120,11 @@ def test_cache_wiring_solicited_and_unsolicited(tmp_path, shared_data):
             scp.stop()
         studies = {s.study_instance_uid for s in cache.list_studies()}
         assert str(ct.StudyInstanceUID) in studies and str(mr.StudyInstanceUID) not in studies
-        if hasattr(cache, "quarantine_bytes"):
-            assert status.Status == 0
-            assert any(q.sop_instance_uid == mr.SOPInstanceUID for q in cache.list_quarantine())
-        else:  # until the cache can quarantine, an unsolicited store is refused
-            assert status.Status == 0xC000
+        # an unsolicited store is accepted into quarantine (kept aside, never listed as a study)
+        assert status.Status == 0
+        [kept] = [q for q in cache.list_quarantine() if q.sop_instance_uid == mr.SOPInstanceUID]
+        assert kept.study_instance_uid == mr.StudyInstanceUID and kept.path.is_file()
+        assert kept.source_node == "modality" and "unsolicited" in kept.reason
     finally:
         cache.close()
 
