@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Sequence
 
 import sqlite_utils
+
+from app.store.migrations import Step, apply_migrations, schema_version
+
+__all__ = ["SCHEMA_VERSION", "SchemaTooNewError", "connect", "integrity", "migrate", "schema_version"]
 
 _V1_TABLES = [
     """CREATE TABLE patients (
@@ -124,23 +129,18 @@ def connect(path: Path) -> sqlite_utils.Database:
     return db
 
 
-def schema_version(db: sqlite_utils.Database) -> int:
-    """The applied schema version."""
-    return int(db.execute("PRAGMA user_version").fetchone()[0])
+def _statements(sql: Sequence[str]) -> Step:
+    def step(db: sqlite_utils.Database) -> None:
+        for statement in sql:
+            db.execute(statement)
+    return step
 
 
 def migrate(db: sqlite_utils.Database, target: int = SCHEMA_VERSION) -> int:
     """Apply pending migrations up to ``target`` in order, each in its own transaction;
     return the version found before (0 for a new database)."""
-    current = schema_version(db)
-    if current > SCHEMA_VERSION:
-        raise SchemaTooNewError(f"cache schema {current} is newer than supported {SCHEMA_VERSION}")
-    for version in range(current + 1, target + 1):
-        with db.atomic():
-            for statement in MIGRATIONS[version - 1]:
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version = {version}")
-    return current
+    steps = [_statements(sql) for sql in MIGRATIONS]
+    return apply_migrations(db, steps, too_new=SchemaTooNewError, label="cache", target=target)
 
 
 def integrity(db: sqlite_utils.Database) -> str:

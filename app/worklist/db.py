@@ -14,6 +14,8 @@ from typing import Any, Callable
 
 import sqlite_utils
 
+from app.store.migrations import apply_migrations, schema_version
+
 DB_FILENAME = "worklist.sqlite"
 
 
@@ -139,34 +141,7 @@ class WorklistDB:
             self.db["settings"].upsert({"key": key, "value": json.dumps(value)}, pk="key")
 
 
-def schema_version(db: sqlite_utils.Database) -> int:
-    return int(db.execute("PRAGMA user_version").fetchone()[0])
-
-
 def migrate(db: sqlite_utils.Database) -> int:
     """Apply pending migrations in order, each in its own transaction; return the version."""
-    version = schema_version(db)
-    if version > SCHEMA_VERSION:
-        raise WorklistSchemaError(f"worklist schema {version} is newer than supported {SCHEMA_VERSION}")
-    for step in range(version, SCHEMA_VERSION):
-        with _immediate(db):
-            if schema_version(db) != step:  # another process migrated meanwhile
-                continue
-            MIGRATIONS[step](db)
-            db.execute(f"PRAGMA user_version = {step + 1}")
+    apply_migrations(db, MIGRATIONS, too_new=WorklistSchemaError, label="worklist")
     return schema_version(db)
-
-
-class _immediate:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` / ``ROLLBACK``."""
-
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
-
-    def __enter__(self) -> None:
-        self.db.conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: Any, *rest: Any) -> None:
-        self.db.conn.execute("ROLLBACK" if exc_type else "COMMIT")
-
-
