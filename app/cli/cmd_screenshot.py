@@ -1,4 +1,4 @@
-"""`telerad screenshot STUDY_UID --out PNG [--layout 2x2] [--series UID]`: render a view headless.
+"""`telerad screenshot STUDY_UID --out PNG [--layout 2x2] [--series UID] [--mpr]`: render a view headless.
 
 The study is hung as in the viewer (hanging protocol, priors), or the given series first;
 each viewport shows its middle frame with overlays, rendered by offscreen VTK (no X needed).
@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", default="1024x1024", metavar="WxH", help="image size in pixels (default 1024x1024)")
     parser.add_argument("--window", type=_window, metavar="C,W", help="window centre,width for every viewport")
     parser.add_argument("--no-priors", action="store_true", help="do not hang prior studies")
+    parser.add_argument("--mpr", action="store_true", help="the MPR layout (axial, coronal, sagittal, 3D) instead")
 
 
 def _window(text: str) -> tuple[float, float]:
@@ -77,6 +78,8 @@ def execute(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"telerad screenshot: {exc}", file=sys.stderr)
         return 2
+    if args.mpr:
+        return _mpr(args, width, height)
     cache = open_cache(args)
     try:
         if cache.get_study(args.study) is None:
@@ -110,6 +113,28 @@ def execute(args: argparse.Namespace) -> int:
     rows, cols = parse_layout(layout)
     save_png(render_layout(models, rows, cols, width, height), args.out)
     audit_event(args, _event(), action="R", study_uid=args.study, detail={"command": "screenshot"})
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _mpr(args: argparse.Namespace, width: int, height: int) -> int:
+    """The MPR layout of the study's largest volume series, rendered offscreen."""
+    from app.dicom.codecs import DecodeError
+    from app.dicom.geometry import GeometryError
+    from app.viewer.mpr.headless import render_mpr_png
+
+    cache = open_cache(args)
+    try:
+        if cache.get_study(args.study) is None:
+            print(f"telerad screenshot: study {args.study} is not in the cache", file=sys.stderr)
+            return 1
+        render_mpr_png(cache, args.study, args.out, size=(width, height))
+    except (ValueError, GeometryError, DecodeError) as exc:
+        print(f"telerad screenshot: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        cache.close()
+    audit_event(args, _event(), action="R", study_uid=args.study, detail={"command": "screenshot --mpr"})
     print(f"wrote {args.out}")
     return 0
 
