@@ -25,6 +25,8 @@ COMMANDS = {
     "send": ("app.cli.cmd_send", "send cached studies or files to a node (C-STORE)"),
     "screenshot": ("app.cli.cmd_screenshot", "render a study view (layout, overlays) to a PNG, headless"),
     "worklist": ("app.cli.cmd_worklist", "the reading worklist in reading order (priority, clock, status)"),
+    "report": ("app.cli.cmd_report", "write, sign, verify reports (draft, show, critical, sign, addendum, verify)"),
+    "outbox": ("app.cli.cmd_outbox", "delivery queue of signed reports: state, send, retry"),
 }
 
 

@@ -21,6 +21,14 @@ _EXPORTS = {
     "verify": ("PdfVerification", "verify_pdf"),
     "outbox": ("Outbox", "OutboxItem", "Delivery", "Backoff", "SendFn"),
     "workflow": ("start_draft", "sign_report", "SignedReport", "report_db_path", "report_files_dir"),
+    "settings": ("ReportingSettings", "load_settings", "save_settings"),
+    "delivery": ("ReportSender", "DeliveryError"),
+    "runner": ("run_outbox", "RunSummary", "OutboxBusy"),
+    "service": ("ReportingContext", "draft_for_study", "start_addendum", "sign", "set_critical", "record_notice",
+                "publish_to_cache", "publish_study", "sync_cache", "delivery_states", "current_report", "destination_for",
+                "source_instance"),
+    "worklist_flags": ("ReportFlags", "report_flags"),
+    "textio": ("parse_sections", "report_text"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_WHERE)

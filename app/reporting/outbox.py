@@ -12,6 +12,7 @@ from typing import Callable, Iterable, Optional
 
 import sqlite_utils
 
+from app.reporting.killpoints import killpoint
 from app.reporting.schema import transaction
 from app.tasks import check_cancel, report
 
@@ -90,12 +91,14 @@ class Outbox:
             return [OutboxItem(r["sop_instance_uid"], r["report_id"] or "", r["path"], r["node"], r["state"],
                                r["attempts"], r["next_attempt_at"], r["last_error"] or "") for r in rows]
 
-    def _claim(self, now: float) -> Optional[OutboxItem]:
-        """Atomically take the next due row (queued, failed past its backoff, or sending past its lease)."""
+    def _claim(self, now: float, due_by: Optional[float] = None) -> Optional[OutboxItem]:
+        """Atomically take the next row due by ``due_by`` (default ``now``): queued, failed past its backoff,
+        or sending past its lease."""
         with self._lock, transaction(self.db):
             row = self.db.execute(
                 "SELECT sop_instance_uid FROM outbox WHERE state IN ('queued', 'failed', 'sending') "
-                "AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT 1", [now]).fetchone()
+                "AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT 1",
+                [now if due_by is None else due_by]).fetchone()
             if row is None:
                 return None
             self.db.execute("UPDATE outbox SET state = 'sending', next_attempt_at = ?, updated_at = ? "
@@ -116,23 +119,52 @@ class Outbox:
 
     def process_due(self, cancel: Optional[threading.Event] = None,
                     progress: Optional[Callable] = None) -> int:
-        """Send every due row once; return how many were sent successfully."""
-        sent = 0
+        """Send every row due when the call starts, once (a row failing now waits for the next call); return
+        how many were sent successfully. Progress counts attempts (sent or failed) against the due rows."""
+        sent = tried = 0
+        start = self.clock()
+        total = self.due_count(start)
         while True:
             check_cancel(cancel)
-            now = self.clock()
-            item = self._claim(now)
+            item = self._claim(self.clock(), due_by=start)
             if item is None:
                 return sent
+            tried += 1
+            killpoint("outbox_before_send")
             try:
                 self.send(item.path, item.node)
             except Exception as exc:  # any failure is recorded and retried later
                 log.warning("outbox: sending %s failed: %s", item.sop_instance_uid, exc)
                 self._finish(item, f"{type(exc).__name__}: {exc}", self.clock())
+                report(progress, tried, max(total, tried), "failed")
                 continue
+            killpoint("outbox_after_send")
             self._finish(item, None, self.clock())
             sent += 1
-            report(progress, sent, 0, "sent")
+            report(progress, tried, max(total, tried), "sent")
+
+    def recover_orphans(self) -> int:
+        """Re-queue rows left 'sending' by a dead process (call only while holding the runner lock, see
+        :mod:`app.reporting.runner`): they are resent at once; the peer treats an identical resend as a no-op."""
+        with self._lock, transaction(self.db):
+            cur = self.db.execute("UPDATE outbox SET state = 'queued', next_attempt_at = 0, "
+                                  "last_error = 'interrupted while sending; resending', updated_at = ? "
+                                  "WHERE state = 'sending'", [_now_iso()])
+            return int(cur.rowcount)
+
+    def due_count(self, now: Optional[float] = None) -> int:
+        """Rows that :meth:`process_due` would take now."""
+        when = self.clock() if now is None else now
+        with self._lock:
+            row = self.db.execute("SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'failed', 'sending') "
+                                  "AND next_attempt_at <= ?", [when]).fetchone()
+        return int(row[0])
+
+    def next_due_at(self) -> Optional[float]:
+        """When the earliest unsent row becomes due (None if every row is sent)."""
+        with self._lock:
+            row = self.db.execute("SELECT MIN(next_attempt_at) FROM outbox WHERE state != 'sent'").fetchone()
+        return None if row[0] is None else float(row[0])
 
     def retry_now(self, sop_instance_uid: str) -> None:
         """Make a failed row due immediately (user pressed retry)."""

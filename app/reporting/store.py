@@ -139,6 +139,10 @@ class ReportStore:
             current.update(changes)
             self._edit(report_id, sections_json=codec.dumps(current))
 
+    def set_template(self, report_id: str, template_id: str) -> None:
+        """Record the template the draft follows (the editor's template picker)."""
+        self._edit(report_id, template_id=template_id)
+
     def set_addendum_note(self, report_id: str, note: str) -> None:
         """The addendum's reason/comment text."""
         self._edit(report_id, addendum_note=note)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Optional, Sequence
 
 from app.reporting.dicom_common import InstanceRef
+from app.reporting.killpoints import killpoint
 from app.reporting.letterhead import Letterhead
 from app.reporting.model import Report, ReportKind
 from app.reporting.outbox import Delivery
@@ -120,6 +121,7 @@ def sign_report(store: ReportStore, report_id: str, identity: "SigningIdentity",
         _role(_write_atomic(folder / "report-pdf.dcm", _dicom_bytes(epdf)), "epdf", epdf),
     ]
     deliveries = [Delivery(o.sop_instance_uid, o.path, node) for o in outputs if node and o.sop_instance_uid]
+    killpoint("sign_before_finalize")
     final = store.finalize(signed, outputs, deliveries)
     t["total"] = time.perf_counter() - start
     return SignedReport(final, Path(outputs[0].path), Path(outputs[1].path), Path(outputs[2].path), t)

@@ -1,0 +1,247 @@
+"""`telerad report ...`: headless reporting -- draft, show, critical, sign, addendum, verify, templates.
+
+    telerad report draft STUDY_UID [--template NAME] [--text-file F]
+    telerad report show STUDY_UID [--json]
+    telerad report critical STUDY_UID (--set TEXT | --clear) [--told WHO --method HOW [--when ISO]]
+    telerad report sign STUDY_UID --p12 FILE [--password-file F] [--node NAME]   (prompts without a file)
+    telerad report addendum STUDY_UID --text-file F [--note TEXT]
+    telerad report verify FILE [--ca CA.pem ...] [--json]   (signed PDF or Encapsulated PDF instance)
+    telerad report templates
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from app.cli.context import open_audit, open_cache, paths, user_name
+
+if TYPE_CHECKING:
+    from app.reporting.model import Report
+    from app.reporting.service import ReportingContext
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    subs = parser.add_subparsers(dest="report_command", metavar="ACTION", required=True)
+    p = subs.add_parser("draft", help="create or update the study's draft report")
+    p.add_argument("study_uid", metavar="STUDY_UID")
+    p.add_argument("--template", metavar="NAME", help="template id (default: chosen by modality and body part)")
+    p.add_argument("--text-file", metavar="F", type=Path, help="text with section headings (Findings:, ...)")
+    p = subs.add_parser("show", help="print the study's report, critical notices and delivery state")
+    p.add_argument("study_uid", metavar="STUDY_UID")
+    p.add_argument("--json", action="store_true")
+    p = subs.add_parser("critical", help="flag a critical finding and record who was told")
+    p.add_argument("study_uid", metavar="STUDY_UID")
+    flag = p.add_mutually_exclusive_group()
+    flag.add_argument("--set", metavar="TEXT", help="flag the open report critical with this description")
+    flag.add_argument("--clear", action="store_true", help="remove the critical flag (unsigned reports only)")
+    p.add_argument("--told", metavar="WHO", help="who was told")
+    p.add_argument("--method", metavar="HOW", default="phone", help="how (phone, in person, ...)")
+    p.add_argument("--when", metavar="ISO", help="when (ISO 8601; default now)")
+    p = subs.add_parser("sign", help="sign the open report: signed PDF, DICOM SR, encapsulated PDF, outbox")
+    p.add_argument("study_uid", metavar="STUDY_UID")
+    p.add_argument("--p12", metavar="FILE", type=Path, required=True, help="PKCS#12 with key and certificate")
+    p.add_argument("--password-file", metavar="F", type=Path, help="file holding the PKCS#12 password")
+    p.add_argument("--node", metavar="NAME", help="send to this node (default: source node / report destination)")
+    p = subs.add_parser("addendum", help="start (or update) an addendum to the signed report")
+    p.add_argument("study_uid", metavar="STUDY_UID")
+    p.add_argument("--text-file", metavar="F", type=Path, required=True)
+    p.add_argument("--note", metavar="TEXT", default="", help="reason for the addendum")
+    p = subs.add_parser("verify", help="verify a signed report PDF (or Encapsulated PDF instance)")
+    p.add_argument("file", metavar="FILE", type=Path)
+    p.add_argument("--ca", metavar="CA.pem", type=Path, action="append", help="trusted CA (repeatable; "
+                   "default: trust_roots in reporting.json)")
+    p.add_argument("--json", action="store_true")
+    subs.add_parser("templates", help="list the report templates")
+
+
+def execute(args: argparse.Namespace) -> int:
+    from app.reporting.model import ReportError
+    from app.reporting.signing import SigningError
+
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "draft": _draft, "show": _show, "critical": _critical, "sign": _sign, "addendum": _addendum,
+        "verify": _verify, "templates": _templates}
+    try:
+        return handlers[args.report_command](args)
+    except (ReportError, SigningError, OSError) as exc:
+        print(f"telerad report {args.report_command}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _context(args: argparse.Namespace, cache: bool = True) -> "ReportingContext":
+    from app.reporting.service import ReportingContext
+
+    p = paths(args)
+    return ReportingContext.open(p.home, p.config_dir, open_cache(args) if cache else None, open_audit(args),
+                                 user_name())
+
+
+def _close(ctx: "ReportingContext") -> None:
+    for part in (ctx.cache, ctx.audit, ctx.store):
+        if part is not None:
+            part.close()
+
+
+def _sections_from(path: Path | None) -> dict[str, str]:
+    from app.reporting.textio import parse_sections
+
+    return parse_sections(path.read_text(encoding="utf-8")) if path else {}
+
+
+def _draft(args: argparse.Namespace) -> int:
+    from app.reporting.service import draft_for_study
+
+    ctx = _context(args)
+    try:
+        report = draft_for_study(ctx, args.study_uid, args.template, _sections_from(args.text_file))
+    finally:
+        _close(ctx)
+    print(f"draft {report.id} (template {report.template_id or 'none'}, revision {report.revision})")
+    return 0
+
+
+def _critical(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from app.reporting.model import CriticalNotice, ReportError
+    from app.reporting.service import current_report, record_notice, set_critical
+
+    ctx = _context(args, cache=False)
+    try:
+        report = current_report(ctx.store, args.study_uid)
+        if report is None:
+            raise ReportError(f"study {args.study_uid} has no report")
+        if args.set is not None or args.clear:
+            report = set_critical(ctx, report.id, not args.clear, args.set or "")
+        if args.told:
+            when = args.when or datetime.now(timezone.utc).isoformat(timespec="seconds")
+            report = record_notice(ctx, report.id, CriticalNotice(args.told, args.method, when, ctx.user))
+    finally:
+        _close(ctx)
+    told = "; ".join(f"{n.recipient} ({n.method}, {n.communicated_at})" for n in report.notices) or "nobody yet"
+    print(f"critical: {'yes' if report.critical else 'no'}; told: {told}")
+    return 0
+
+
+def _password(args: argparse.Namespace) -> bytes:
+    if args.password_file:
+        return args.password_file.read_bytes().rstrip(b"\r\n")
+    return getpass.getpass(f"Password for {args.p12.name}: ").encode("utf-8")
+
+
+def _sign(args: argparse.Namespace) -> int:
+    from app.cli.progress import TerminalProgress
+    from app.reporting.model import ReportError
+    from app.reporting.service import current_report, publish_study, sign
+    from app.reporting.signing import load_identity
+
+    identity = load_identity(args.p12, _password(args))
+    ctx = _context(args)
+    try:
+        publish_study(ctx, args.study_uid)
+        report = current_report(ctx.store, args.study_uid)
+        if report is None or not report.editable:
+            raise ReportError(f"study {args.study_uid} has no unsigned report (draft or addendum) to sign")
+        result = sign(ctx, report.id, identity, args.node, progress=TerminalProgress("sign"))
+        node = next((d.node for d in ctx.store.outbox(lambda p, n: None).items(report.id)), None)
+    finally:
+        _close(ctx)
+    print(f"signed {result.report.kind} {result.report.id} by {identity.common_name}")
+    print(f"pdf:  {result.pdf}")
+    print(f"sr:   {result.sr}")
+    print(f"epdf: {result.encapsulated_pdf}")
+    print(f"queued for {node}" if node else "not queued: no source node or report destination configured")
+    return 0
+
+
+def _addendum(args: argparse.Namespace) -> int:
+    from app.reporting.service import start_addendum
+
+    ctx = _context(args, cache=False)
+    try:
+        report = start_addendum(ctx, args.study_uid, args.note, _sections_from(args.text_file))
+    finally:
+        _close(ctx)
+    print(f"addendum {report.id} to {report.predecessor_id} (draft; sign it with `telerad report sign`)")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from app.reporting.model import ReportError
+    from app.reporting.service import delivery_states
+    from app.reporting.textio import report_text
+
+    ctx = _context(args, cache=False)
+    try:
+        reports = ctx.store.for_study(args.study_uid)
+        if not reports:
+            raise ReportError(f"study {args.study_uid} has no report")
+        rows = [_report_dict(r, delivery_states(ctx.store, r.id), [o.path for o in ctx.store.outputs(r.id)])
+                for r in reports]
+    finally:
+        _close(ctx)
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    for row, r in zip(rows, reports):
+        print(f"== {row['kind']} {row['id']}  state={row['state']}  template={row['template'] or '-'}"
+              + (f"  signed {row['signed_at']} by {row['signer']}" if row["signed_at"] else ""))
+        print(report_text(r) or "(empty)")
+        for n in row["notices"]:
+            print(f"  told {n['recipient']} by {n['method']} at {n['communicated_at']} (recorded by {n['recorded_by']})")
+        for role, d in row["delivery"].items():
+            print(f"  {role}: {d['state']}" + (f" -> {d['node']}" if d["node"] else "")
+                  + (f" ({d['error']})" if d["error"] else ""))
+        print()
+    return 0
+
+
+def _report_dict(r: "Report", delivery: dict[str, Any], outputs: list[str]) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return {"id": r.id, "study_uid": r.study.study_uid, "kind": str(r.kind), "state": str(r.state),
+            "template": r.template_id, "predecessor": r.predecessor_id, "addendum_note": r.addendum_note,
+            "sections": dict(r.sections), "critical": r.critical, "critical_text": r.critical_text,
+            "notices": [asdict(n) for n in r.notices], "signed_at": r.signed_at, "signer": r.signer_name,
+            "content_hash": r.content_hash, "revision": r.revision, "outputs": outputs, "delivery": delivery}
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from app.reporting.settings import load_settings
+    from app.reporting.verify import verify_pdf
+
+    roots = list(args.ca or []) or [Path(p) for p in load_settings(paths(args).config_dir).trust_roots]
+    if not roots:
+        print("telerad report verify: no trusted CA (use --ca or trust_roots in reporting.json)", file=sys.stderr)
+        return 2
+    data = args.file.read_bytes()
+    if data[128:132] == b"DICM":
+        import io
+
+        import pydicom
+
+        from app.reporting.dicom_pdf import extract_pdf
+
+        data = extract_pdf(pydicom.dcmread(io.BytesIO(data)))
+    result = verify_pdf(data, roots)
+    if args.json:
+        print(json.dumps({"ok": result.ok, "problems": list(result.problems), "signer": result.signer,
+                          "signed_at": result.signed_at, "signatures": result.signatures}, indent=2))
+    elif result.ok:
+        print(f"OK: signed by {result.signer} at {result.signed_at}; intact, trusted, covers the whole file")
+    else:
+        print("BAD: " + "; ".join(result.problems))
+    return 0 if result.ok else 1
+
+
+def _templates(args: argparse.Namespace) -> int:
+    from app.reporting.templates import load_templates
+
+    for t in sorted(load_templates().values(), key=lambda t: t.id):
+        print(f"{t.id:20} {t.title}")
+    return 0

@@ -1,0 +1,67 @@
+"""What the worklist shows about reports: status, critical finding, delivery. ``app.worklist`` has no
+report hook, so the worklist (panel, CLI) calls :func:`report_flags` with the study UIDs it lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from app.reporting.store import ReportStore
+
+CRITICAL_FLAG = "critical"
+CRITICAL_UNTOLD_FLAG = "critical-not-communicated"
+
+
+@dataclass(frozen=True)
+class ReportFlags:
+    """One study's report summary for a worklist row.
+
+    ``status``: '' (no report), draft, preliminary, final, addended. ``critical``: any report of the study is
+    flagged critical; ``communicated``: a notice (who was told) is recorded for every critical report.
+    ``delivery``: '' (nothing queued), queued, sending, sent or failed (least advanced row wins)."""
+
+    study_uid: str
+    status: str
+    critical: bool
+    critical_text: str
+    communicated: bool
+    delivery: str
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """Short tags in the style of ``StudySummary.flags`` (``critical``, ``critical-not-communicated``)."""
+        if not self.critical:
+            return ()
+        return (CRITICAL_FLAG,) if self.communicated else (CRITICAL_FLAG, CRITICAL_UNTOLD_FLAG)
+
+
+def report_flags(store: ReportStore, study_uids: Optional[Iterable[str]] = None) -> dict[str, ReportFlags]:
+    """Flags for ``study_uids`` (every study with a report when None); studies without a report are left out.
+    One query per table: cheap enough to call on every worklist refresh."""
+    wanted = None if study_uids is None else set(study_uids)
+    with store._lock:
+        reports = store.db.execute(
+            "SELECT r.id, r.study_uid, r.kind, r.state, r.critical, r.critical_text, "
+            "(SELECT COUNT(*) FROM critical_notices n WHERE n.report_id = r.id) "
+            "FROM reports r ORDER BY r.kind = 'addendum', r.created_at").fetchall()
+        deliveries = store.db.execute("SELECT report_id, state FROM outbox").fetchall()
+    by_report: dict[str, set[str]] = {}
+    for rid, state in deliveries:
+        by_report.setdefault(rid, set()).add(state)
+    grouped: dict[str, list[tuple]] = {}
+    for row in reports:
+        if wanted is None or row[1] in wanted:
+            grouped.setdefault(row[1], []).append(row)
+    return {uid: _flags(uid, rows, by_report) for uid, rows in grouped.items()}
+
+
+def _flags(uid: str, rows: list[tuple], by_report: dict[str, set[str]]) -> ReportFlags:
+    if any(r[2] == "addendum" and r[3] == "final" for r in rows):
+        status = "addended"
+    else:
+        status = rows[0][3]
+    critical = [r for r in rows if r[4]]
+    states: set[str] = set().union(*(by_report.get(r[0], set()) for r in rows))
+    delivery = next((s for s in ("failed", "sending", "queued", "sent") if s in states), "")
+    return ReportFlags(uid, status, bool(critical), "; ".join(r[5] for r in critical if r[5]),
+                       bool(critical) and all(r[6] > 0 for r in critical), delivery)
