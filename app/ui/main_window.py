@@ -59,17 +59,62 @@ class MainWindow(QMainWindow):
         left = self.worklist_panel
         self.viewer_area = ReadingArea(self.paths, self.cache, self.bridge)
         self.viewer_area.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 10000))
-        self.report_area = QLabel("Report", alignment=Qt.AlignmentFlag.AlignCenter)
-        self.report_area.setObjectName("reportArea")
+        self.report_area = self._build_report_editor()
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.viewer_area)
         right.addWidget(self.report_area)
-        right.setSizes([700, 200])
+        right.setSizes([560, 340])
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(right)
         self.splitter.setSizes([620, 660])
         self.setCentralWidget(self.splitter)
+
+    def _give_room_to_images(self) -> None:
+        """While reading, the worklist narrows to a third of the window (the user may widen it again)."""
+        left, right = self.splitter.sizes()
+        if left > (left + right) // 3:
+            self.splitter.setSizes([(left + right) // 3, right + left - (left + right) // 3])
+
+    def _build_report_editor(self) -> Any:
+        from app.reporting import ReportStore, report_db_path
+        from app.ui.report_editor import ReportEditor
+
+        self.report_store = ReportStore(report_db_path(self.paths.home))
+        editor = ReportEditor(self.report_store, self.cache, self.bridge, self.user,
+                              config_dir=self.paths.config_dir, audit=self.audit)
+        editor.setObjectName("reportArea")
+        editor.status_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        editor.measurements_requested.connect(self._send_measurements)
+        editor.key_image_requested.connect(self._send_key_images)
+        editor.report_signed.connect(self._report_signed)
+        return editor
+
+    def _annotations(self) -> Any:
+        viewer, uid = self.viewer_area.viewer, self.viewer_area.study_uid
+        return viewer.annotations(uid) if viewer is not None and uid else None
+
+    def _send_measurements(self) -> None:
+        from app.ui.report_glue import measurement_items
+
+        annotations = self._annotations()
+        if annotations is not None:
+            self.report_area.insert_measurements(measurement_items(self.cache, annotations))
+
+    def _send_key_images(self) -> None:
+        from app.ui.report_glue import insert_key_images
+
+        annotations = self._annotations()
+        if annotations is not None:
+            insert_key_images(self.report_area, self.cache, annotations, self.paths.home / "key-images")
+
+    def _report_signed(self, signed: Any) -> None:
+        """A signed report finishes the study on the worklist."""
+        try:
+            self.worklist.mark_read(signed.report.study.study_uid, self.user)
+        except Exception as exc:  # an illegal transition is shown, not fatal
+            self.statusBar().showMessage(f"Worklist: {exc}", 10000)
+        self.worklist_panel.refresh()
 
     def _build_status_bar(self) -> None:
         self.task_label = QLabel()
@@ -114,6 +159,8 @@ class MainWindow(QMainWindow):
         from app.audit import events
 
         self.viewer_area.open_study(study_uid)
+        self.report_area.open_study(study_uid)
+        self._give_room_to_images()
         self.audit.record(events.INSTANCES_ACCESSED, action="R", user=self.user, study_uid=study_uid,
                           detail={"priors": len(prior_uids)})
 
@@ -182,6 +229,7 @@ class MainWindow(QMainWindow):
         self._settings.setValue("splitter", self.splitter.saveState())
         self.worklist_panel.shutdown()
         self.viewer_area.shutdown()
+        self.report_area.shutdown()
         self._settings.sync()
         self.bridge.shutdown()
         self.worklist.close()

@@ -90,3 +90,29 @@ def test_opening_a_study_shows_images_and_mpr(qtbot, window, shared_data: Path, 
     assert_real_rendering(qimage_to_array(shot.toImage()), min_colours=100)
     events = [r.event_id for r in window.audit.records()]
     assert "110103" in events
+
+
+def test_measurement_to_report_and_signing_finishes_the_study(qtbot, window, shared_data: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from app.viewer.measurements import Measurement
+    from tests.core.report_fixtures import make_pki
+
+    handle = window.import_paths([shared_data / "ct" / "philips_phantom_study2_tilted"])
+    qtbot.waitUntil(lambda: handle.done, timeout=60_000)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=10_000)
+    (study,) = window.cache.list_studies()
+    uid = study.study_instance_uid
+    window.open_study(uid, [])
+    qtbot.waitUntil(lambda: window.report_area.report is not None and not window.bridge.running(), timeout=60_000)
+    series = window.cache.list_series(uid)[0]
+    instance = window.cache.list_instances(series.series_instance_uid)[10]
+    ruler = Measurement("length", [(100.0, 100.0), (200.0, 100.0)], series.series_instance_uid, instance.sop_instance_uid, 0)
+    window.viewer_area.viewer.annotations(uid).add(ruler)
+    window.report_area.measurements_requested.emit()
+    (stored,) = window.report_store.get(window.report_area.report.id).measurements
+    spacing = instance.geometry.pixel_spacing[1]
+    assert stored.unit == "mm" and abs(stored.value - 100 * spacing) < 1e-6
+    assert stored.image.sop_instance_uid == instance.sop_instance_uid
+
+    pki = make_pki(tmp_path / "pki")
+    window.report_area.sign_with(pki.p12, pki.password)
+    qtbot.waitUntil(lambda: window.worklist.entry(uid).status == "final", timeout=60_000)
