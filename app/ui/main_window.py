@@ -16,6 +16,7 @@ from app import __version__
 from app.config import Paths
 from app.tasks import Progress
 from app.ui.bridge import TaskBridge, TaskHandle
+from app.ui.network_ui import attach_network
 from app.ui.reading_area import ReadingArea
 from app.ui.worklist_panel import WorklistPanel
 
@@ -38,6 +39,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self._restore_geometry()
+        self.network = attach_network(self)
 
     # -- construction -------------------------------------------------------------------
     def _build_worklist_panel(self) -> None:
@@ -229,6 +231,7 @@ class MainWindow(QMainWindow):
         self._settings.setValue("splitter", self.splitter.saveState())
         self.worklist_panel.shutdown()
         self.viewer_area.shutdown()
+        self.network.shutdown()
         self.report_area.shutdown()
         self._settings.sync()
         self.bridge.shutdown()

@@ -290,6 +290,12 @@ class WorklistPanel(QWidget):
             index = int(settings.value(f"{STATE_GROUP}/{key}", 0) or 0)
             box.setCurrentIndex(index if 0 <= index < box.count() else 0)
 
+    def set_retrieve(self, retrieve: Optional[Retrieve]) -> None:
+        """Wire (or unwire) retrieval after construction: "Retrieve now" and prior prefetch use it."""
+        if self.prefetch is not None:
+            self.prefetch.shutdown(wait=False)
+        self.prefetch = PrefetchQueue(retrieve, on_update=self._relay.prefetch.emit) if retrieve else None
+
     def shutdown(self) -> None:
         """Stop timers and prefetch workers, remember the layout (call when the window closes)."""
         self.model.timer.stop()

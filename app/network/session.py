@@ -1,0 +1,296 @@
+"""The app's network session (Qt-free): configured nodes, our Storage SCP feeding the cache,
+retrieve (only what is missing, completeness flagged), PACS queries and the remote worklist poll.
+
+The GUI holds one :class:`NetworkSession` per window; its methods are blocking and follow the core
+conventions (``progress``/``cancel``), so they run through the task bridge or the prefetch queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from app.network import netaudit
+from app.network.nodes import Node, NodeConfig, NodeError, load
+from app.network.query import Query
+from app.tasks import Cancelled, ProgressFn, check_cancel, report
+
+if TYPE_CHECKING:
+    from app.audit import AuditLog
+    from app.network.retrieve import RetrieveResult
+    from app.network.scp import StorageSCP
+    from app.store import Cache
+
+LOG = logging.getLogger(__name__)
+
+# C-FIND keyword -> StudySummary field (what Worklist.refresh(remote=...) understands)
+SUMMARY_FIELDS = {
+    "StudyInstanceUID": "study_instance_uid", "PatientID": "patient_id", "PatientName": "patient_name",
+    "PatientBirthDate": "patient_birth_date", "PatientSex": "patient_sex", "StudyDate": "study_date",
+    "StudyTime": "study_time", "StudyDescription": "description", "AccessionNumber": "accession",
+    "ModalitiesInStudy": "modalities", "NumberOfStudyRelatedSeries": "num_series",
+    "NumberOfStudyRelatedInstances": "num_instances", "ReferringPhysicianName": "referring_physician",
+}
+
+
+@dataclass(frozen=True)
+class NetworkState:
+    """What the status bar shows."""
+
+    listening: bool
+    port: int | None
+    ae_title: str
+    tls: bool
+    nodes: tuple[str, ...]
+    scp_error: str = ""  # why the SCP is not listening although it should
+    last_error: str = ""  # the latest failed network operation ("" once one succeeds again)
+    active: int = 0  # retrieves running
+
+
+def to_summary(record: dict[str, str], node: str) -> dict[str, Any]:
+    """A study-level C-FIND record as a dict with :class:`~app.store.StudySummary` field names."""
+    out: dict[str, Any] = {field: record.get(key, "") for key, field in SUMMARY_FIELDS.items()}
+    for key in ("num_series", "num_instances"):
+        out[key] = int(out[key]) if str(out[key]).strip().isdigit() else 0
+    out["source_node"] = node
+    return out
+
+
+class NetworkSession:
+    """Nodes from ``config_dir/nodes.json``, the SCP, and the operations the GUI needs.
+
+    ``listen``: None = listen when a node and a local port (> 0) are configured; ``recent_days``: how far back
+    :meth:`remote_worklist` looks (0 = today only, None = no date filter).
+    """
+
+    def __init__(self, config_dir: Path, cache: "Cache", audit: "AuditLog | None" = None, user: str | None = None,
+                 *, listen: bool | None = None, recent_days: int | None = 1, port: int | None = None) -> None:
+        self.config_dir, self.cache, self.audit, self.user = Path(config_dir), cache, audit, user
+        self.recent_days, self._listen, self._port = recent_days, listen, port
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[NetworkState], None]] = []
+        self._active: set[threading.Event] = set()
+        self._sources: dict[str, str] = {}  # study UID -> node it was found on
+        self._scp: StorageSCP | None = None
+        self._scp_error = self._last_error = ""
+        self._closed = False
+        try:
+            self.config = load(self.config_dir)
+        except NodeError as exc:
+            self.config, self._scp_error = NodeConfig(), f"nodes.json unreadable: {exc}"
+
+    # -- life cycle ----------------------------------------------------------------------------
+    def start(self) -> NetworkState:
+        """Start the Storage SCP if it should listen; failures are reported in :meth:`state`."""
+        listen = bool(self.config.nodes) and self.config.local.port > 0 if self._listen is None else self._listen
+        if listen and self._scp is None and not self._closed:
+            from app.network.scp import StorageSCP
+            from app.network.sink import cache_sink
+
+            try:
+                tls = None
+                if self.config.local.tls.enabled:
+                    from app.network.tls import server_context
+
+                    tls = server_context(self.config.local.tls)
+                self._scp = StorageSCP(self.config, cache_sink(self.cache), audit=self.audit, tls=tls,
+                                       port=self._port).start()
+                self._scp_error = ""
+            except (OSError, ValueError) as exc:
+                port = self.config.local.port if self._port is None else self._port
+                self._scp_error = f"cannot listen on port {port}: {exc}"
+                LOG.warning("storage SCP not started: %s", exc)
+        self._changed()
+        return self.state()
+
+    def shutdown(self, wait: float = 5.0) -> None:
+        """Cancel running retrieves, stop the SCP (waits up to ``wait`` s for retrieves to end). Idempotent."""
+        with self._lock:
+            self._closed = True
+            for event in self._active:
+                event.set()
+        end = time.monotonic() + wait
+        while self._active and time.monotonic() < end:
+            time.sleep(0.02)
+        scp, self._scp = self._scp, None
+        if scp is not None:
+            scp.stop()
+        self._changed()
+
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def scp(self) -> "StorageSCP | None":
+        return self._scp
+
+    def nodes(self) -> list[Node]:
+        return list(self.config.nodes.values())
+
+    def state(self) -> NetworkState:
+        scp = self._scp
+        return NetworkState(listening=scp is not None, port=scp.port if scp is not None else None,
+                            ae_title=self.config.local.ae_title, tls=bool(scp is not None and scp.tls),
+                            nodes=tuple(self.config.nodes), scp_error=self._scp_error,
+                            last_error=self._last_error, active=len(self._active))
+
+    def subscribe(self, listener: Callable[[NetworkState], None]) -> None:
+        """Call ``listener(state)`` on every change (from any thread)."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        state = self.state()
+        for listener in list(self._listeners):
+            try:
+                listener(state)
+            except Exception:  # a listener must not break a transfer
+                LOG.exception("network state listener failed")
+
+    def _error(self, what: str, exc: BaseException | None) -> None:
+        self._last_error = f"{what}: {exc}" if exc is not None else ""
+        self._changed()
+
+    def node(self, name: str | Node | None = None, study_uid: str = "") -> Node:
+        """``name`` if given, else the node the study was found on / came from, else the first node."""
+        if isinstance(name, Node):
+            return name
+        if name:
+            return self.config.get(name)
+        candidates = [self._sources.get(study_uid)]
+        if study_uid:
+            study = self.cache.get_study(study_uid)
+            candidates.append(study.source_node if study is not None else None)
+        for candidate in candidates:
+            if candidate and candidate in self.config.nodes:
+                return self.config.nodes[candidate]
+        if not self.config.nodes:
+            raise NodeError("no DICOM node configured (telerad nodes add ...)")
+        return next(iter(self.config.nodes.values()))
+
+    # -- operations ----------------------------------------------------------------------------
+    def query(self, query: Query, node: str | Node | None = None, progress: ProgressFn | None = None,
+              cancel: threading.Event | None = None) -> list[dict[str, str]]:
+        """Study-level C-FIND on one node (audited); remembers where each study was found."""
+        from app.network.query import find
+        from app.network.scu import NetworkError
+
+        peer = self.node(node)
+        try:
+            rows = find(peer, self.config.local.ae_title, query, "study", cancel=cancel, progress=progress)
+        except (NetworkError, OSError) as exc:
+            netaudit.query(self.audit, node=peer.name, level="study", keys=query.keys(), matches=0,
+                           outcome=netaudit.outcome_for(1, 0), user=self.user)
+            self._error(f"query {peer.name}", exc)
+            raise
+        netaudit.query(self.audit, node=peer.name, level="study", keys=query.keys(), matches=len(rows),
+                       user=self.user)
+        with self._lock:
+            self._sources.update({r["StudyInstanceUID"]: peer.name for r in rows if r.get("StudyInstanceUID")})
+        self._error("", None)
+        return rows
+
+    def query_cached(self, query: Query, node: str | Node | None = None, progress: ProgressFn | None = None,
+                     cancel: threading.Event | None = None) -> list[tuple[dict[str, str], int]]:
+        """:meth:`query`; each match with how many of its instances are already cached."""
+        rows = self.query(query, node, progress, cancel)
+        return [(r, len(self.cache.instance_uids(r.get("StudyInstanceUID", "")))) for r in rows]
+
+    def recent_query(self, today: date | None = None) -> Query:
+        """The remote worklist filter: studies of the last ``recent_days`` days (all if None)."""
+        if self.recent_days is None:
+            return Query()
+        today = today or date.today()
+        return Query(date_from=(today - timedelta(days=self.recent_days)).strftime("%Y%m%d"),
+                     date_to=today.strftime("%Y%m%d"))
+
+    def remote_worklist(self, progress: ProgressFn | None = None,
+                        cancel: threading.Event | None = None) -> list[dict[str, Any]]:
+        """Recent studies on every node, as StudySummary-shaped dicts; a node that fails is skipped."""
+        out: list[dict[str, Any]] = []
+        nodes = self.nodes()
+        failed: tuple[str, BaseException] | None = None
+        for i, peer in enumerate(nodes):
+            check_cancel(cancel)
+            try:
+                out += [to_summary(r, peer.name) for r in self.query(self.recent_query(), peer, cancel=cancel)]
+            except Cancelled:
+                raise
+            except Exception as exc:  # other nodes go on
+                LOG.warning("worklist poll of %s failed: %s", peer.name, exc)
+                failed = (f"worklist poll of {peer.name}", exc)
+            report(progress, i + 1, len(nodes), "polling nodes")
+        if failed is not None:  # a later node's success must not hide it
+            self._error(*failed)
+        return out
+
+    def retrieve(self, study_uid: str, progress: ProgressFn | None = None, cancel: threading.Event | None = None,
+                 *, node: str | Node | None = None) -> "RetrieveResult":
+        """Fetch the instances of a study the cache lacks, then flag or clear "incomplete".
+
+        Positional ``(study_uid, progress, cancel)`` is the PrefetchQueue's retrieve signature.
+        """
+        from app.network.retrieve import retrieve_study
+        from app.network.scu import NetworkError
+        from app.network.sink import cache_sink, mark_completeness
+
+        peer = self.node(node, study_uid)
+        if peer.retrieve == "move" and self._scp is None:
+            raise NetworkError(f"C-MOVE from {peer.name} needs our Storage SCP, which is not listening")
+        event = threading.Event()
+        relay = _Relay(cancel, event)
+        with self._lock:
+            if self._closed:
+                raise Cancelled()
+            self._active.add(event)
+        self._changed()
+        try:
+            result = retrieve_study(peer, self.config.local.ae_title, study_uid, on_stored=cache_sink(self.cache),
+                                    scp=self._scp, have=self.cache.instance_uids(study_uid), audit=self.audit,
+                                    user=self.user, cancel=event, progress=progress)
+        except Cancelled as exc:
+            partial = getattr(exc, "result", None)
+            if partial is not None:
+                mark_completeness(self.cache, study_uid, True, partial.expected, f"retrieve from {peer.name} cancelled")
+            raise
+        except Exception as exc:
+            self._error(f"retrieve from {peer.name}", exc)
+            raise
+        finally:
+            relay.stop()
+            with self._lock:
+                self._active.discard(event)
+            self._changed()
+        mark_completeness(self.cache, study_uid, result.incomplete, result.expected,
+                          f"retrieve from {peer.name} ended short")
+        self._error(f"retrieve from {peer.name}", RuntimeError("study incomplete") if result.incomplete else None)
+        return result
+
+
+class _Relay:
+    """Sets ``target`` when the caller's ``source`` event is set (so shutdown can cancel too)."""
+
+    def __init__(self, source: threading.Event | None, target: threading.Event) -> None:
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        if source is not None:
+            if source.is_set():
+                target.set()
+            self._thread = threading.Thread(target=self._run, args=(source, target), daemon=True,
+                                            name="telerad-cancel-relay")
+            self._thread.start()
+
+    def _run(self, source: threading.Event, target: threading.Event) -> None:
+        while not self._done.is_set():
+            if source.wait(0.1):
+                target.set()
+                return
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join(1.0)
+
+
