@@ -9,6 +9,8 @@ from typing import Callable, Iterator
 
 import sqlite_utils
 
+from app.store.migrations import apply_migrations, schema_version
+
 SCHEMA_VERSION = 2
 DB_FILENAME = "reports.sqlite"
 
@@ -88,11 +90,6 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     db.conn.execute("COMMIT")
 
 
-def schema_version(db: sqlite_utils.Database) -> int:
-    """The ``user_version`` pragma, which records the applied migrations."""
-    return int(db.execute("PRAGMA user_version").fetchone()[0])
-
-
 def open_db(path: Path) -> sqlite_utils.Database:
     """Open (create, migrate) the reporting DB at ``path``; WAL, synchronous=NORMAL, foreign keys on."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,13 +104,5 @@ def open_db(path: Path) -> sqlite_utils.Database:
 
 def migrate(db: sqlite_utils.Database) -> int:
     """Apply pending migrations, each in its own transaction; return the resulting version."""
-    version = schema_version(db)
-    if version > SCHEMA_VERSION:
-        raise SchemaError(f"reporting DB schema {version} is newer than this application ({SCHEMA_VERSION})")
-    for step in range(version, SCHEMA_VERSION):
-        with transaction(db):
-            if schema_version(db) != step:  # another process migrated meanwhile
-                continue
-            MIGRATIONS[step](db)
-            db.execute(f"PRAGMA user_version = {step + 1}")
+    apply_migrations(db, MIGRATIONS, too_new=SchemaError, label="reporting DB")
     return schema_version(db)
