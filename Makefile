@@ -42,3 +42,12 @@ lock:  ## Refresh constraints.txt from the current venv
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+.PHONY: package test-package
+package: $(STAMP)  ## Linux installers in dist/: onedir bundle, .deb, .tar.zst, AppDir (packaging/README.md)
+	$(PY) -m pip install -q -c constraints.txt -e '.[package]'
+	bash packaging/build.sh dist
+
+test-package: $(STAMP)  ## Build the .deb, install it into a temporary root, run its --selftest under Xvfb
+	$(PY) -m pip install -q -c constraints.txt -e '.[package]'
+	$(PY) -m pytest tests/packaging $(PYTEST_ARGS)
