@@ -34,8 +34,8 @@ test-core: $(STAMP)  ## Core tests in a process where PySide6 and vtk cannot be 
 test-gui: $(STAMP)  ## GUI tests (pytest-qt, private Xvfb started by tests/gui/conftest.py)
 	$(PY) -m pytest tests/gui $(PYTEST_ARGS)
 
-bench: $(STAMP)  ## Benchmarks with ratios against references measured in the same run
-	$(PY) bench/run.py
+bench: $(STAMP)  ## All benchmarks (loading/decoding, 2D viewer, MPR, network), ratios vs references in the same run
+	@status=0; for b in run viewer mpr network; do echo "=== bench/$$b.py"; $(PY) bench/$$b.py || status=1; done; exit $$status
 
 lock:  ## Refresh constraints.txt from the current venv
 	$(PY) -m pip freeze --exclude-editable | grep -v '^telerad' > constraints.txt
