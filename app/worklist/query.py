@@ -42,8 +42,8 @@ class WorklistFilter:
         if self.date_to and (not e.study_date or e.study_date > self.date_to):
             return False
         if self.text:
-            hay = f"{e.patient_name}\t{e.patient_id}\t{e.accession}\t{e.description}\t{e.study_instance_uid}"
-            return all(word in hay.lower() for word in self.text.lower().split())
+            hay = e.search_text
+            return all(word in hay for word in self.text.lower().split())
         return True
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Callable
@@ -131,9 +132,15 @@ class WorklistEntry:
     reference: bool = False  # fetched only as a prior: not to be read, no clock
     priors: tuple[str, ...] = field(default=())
 
-    @property
-    def to_read(self) -> bool:
+    @cached_property
+    def to_read(self) -> bool:  # entries are immutable: computed once (sorting 10,000 calls it often)
         return self.status.active and not self.reference
+
+    @cached_property
+    def search_text(self) -> str:
+        """Lower-case text the worklist search box matches against."""
+        return f"{self.patient_name}\t{self.patient_id}\t{self.accession}\t{self.description}\t" \
+               f"{self.study_instance_uid}".lower()
 
     def remaining(self, now: datetime) -> timedelta:
         """Time left before breach (negative once breached)."""
@@ -153,6 +160,10 @@ class WorklistEntry:
     def reading_key(self) -> tuple[int, int, datetime, int, str]:
         """Reading order: studies to read first; STAT first; then least time to breach (urgent and
         routine compete on their clocks alone), then priority."""
+        return self._reading_key
+
+    @cached_property
+    def _reading_key(self) -> tuple[int, int, datetime, int, str]:
         stat = 0 if self.priority is Priority.STAT else 1
         return (0 if self.to_read else 1, stat, self.due, self.priority.rank, self.study_instance_uid)
 

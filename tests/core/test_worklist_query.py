@@ -1,8 +1,7 @@
-"""Filters and sorting, and the benchmark: 10,000 entries sorted and filtered within 50 ms."""
+"""Filters and sorting over 10,000 entries (their speed is measured in bench/worklist.py)."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,9 +22,7 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> list:
                      received=T0 - timedelta(minutes=i % 3000))
                for i in range(10_000)]
     wl = Worklist.open(tmp_path_factory.mktemp("big"), clock=FakeClock())
-    started = time.perf_counter()
     entries = wl.refresh(FakeCache(studies))
-    print(f"refresh of 10,000 studies (first sight): {time.perf_counter() - started:.2f} s")
     wl.close()
     return entries
 
@@ -52,14 +49,3 @@ def test_sorting(big: list) -> None:
     by_patient = sort_entries(big, "patient_id", descending=True)
     assert by_patient[0].patient_id >= by_patient[-1].patient_id
     assert sort_entries(big, "reading") == sorted(big, key=lambda e: e.reading_key())
-
-
-def test_sort_and_filter_10000_within_50_ms(big: list) -> None:
-    timings = []
-    for _ in range(5):
-        started = time.perf_counter()
-        rows = sort_entries(filter_entries(big, WorklistFilter(modality="CT", text="head")), "due", True)
-        rows = sort_entries(filter_entries(big, WorklistFilter(status=TO_READ)), "reading")
-        timings.append(time.perf_counter() - started)
-    print(f"sort+filter of 10,000 entries: best {min(timings) * 1000:.1f} ms")
-    assert rows and min(timings) <= 0.050
