@@ -3,7 +3,9 @@
 Retrieves the 140-slice CT and a 300-slice copy (new UIDs, made here) from a real Orthanc with
 dcmtk getscu, dcmtk movescu + storescp, and our C-GET, C-MOVE and DICOMweb (WADO-RS) paths, all
 with TCP_NODELAY=1, writing one file per instance without fsync (as dcmtk does). Best of N
-interleaved rounds. Then one C-GET into the real study cache (fsync per instance) for reference.
+interleaved rounds. Then one C-GET and one WADO-RS into the real study cache (fsync per instance,
+group commit through the background writer) for reference. Prints the load average: the box has
+2 cores shared with Orthanc (and with whatever else runs).
 """
 
 from __future__ import annotations
@@ -133,6 +135,9 @@ def main() -> int:
 
         paths = {"dcmtk getscu": getscu, "dcmtk movescu+storescp": movescu, "ours C-GET": ours("get"),
                  "ours C-MOVE": ours("move"), "ours DICOMweb WADO-RS": ours("dicomweb")}
+        import os
+
+        load0 = "%.2f %.2f %.2f" % os.getloadavg()
         best: dict[tuple[str, str], float] = {}
         for label, (uid, n) in studies.items():
             for _ in range(args.rounds):
@@ -142,7 +147,10 @@ def main() -> int:
                         raise RuntimeError(f"{name} on {label}: {got} of {n} instances")
                     best[(label, name)] = max(best.get((label, name), 0.0), n / seconds)
 
+        import os
+
         print(f"== DICOM retrieve from Orthanc on loopback (best of {args.rounds}, images/s; ratio to getscu) ==")
+        print("load average before/after: %s / %.2f %.2f %.2f" % (load0, *os.getloadavg()))
         ok = True
         for label in studies:
             ref = best[(label, "dcmtk getscu")]
@@ -163,6 +171,9 @@ def main() -> int:
             seconds, _ = timed(lambda: len(retrieve_study(node, OUR_AET, ct_uid, on_stored=cache_sink(cache),
                                                           method="get").received))
         print(f"CT 140  ours C-GET into the study cache (fsync per instance): {len(ct) / seconds:.0f} img/s")
+        with Cache.open(tmp / "cache-web") as cache:
+            seconds, _ = timed(lambda: len(web.retrieve_study(ct_uid, cache_sink(cache)).received))
+        print(f"CT 140  ours WADO-RS into the study cache (fsync per instance): {len(ct) / seconds:.0f} img/s")
         web.close()
         scp.stop()
         return 0 if ok else 1

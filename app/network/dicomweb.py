@@ -15,7 +15,7 @@ from app.network import netaudit
 from app.network.multipart import boundary_of, encode_related, iter_parts
 from app.network.nodes import Node, NodeError, TlsSettings
 from app.network.query import RETURN_KEYS, Level, Query, to_record
-from app.network.received import ReceivedMeta, StoreCallback, read_uids
+from app.network.received import ReceivedMeta, StoreCallback, StoreOutcome, part10_uids
 from app.network.retrieve import RetrieveResult
 from app.tasks import Cancelled, ProgressFn, check_cancel, report
 
@@ -97,16 +97,34 @@ class DicomWebClient:
                        have: set[str] | frozenset[str] = frozenset(), node_name: str | None = None,
                        audit: "AuditLog | None" = None, user: str | None = None,
                        cancel: threading.Event | None = None, progress: ProgressFn | None = None) -> RetrieveResult:
-        """WADO-RS a study (or series); with ``have``, only the missing instances, one by one."""
+        """WADO-RS a study (or series); with ``have``, only the missing instances, one by one.
+
+        Instances are stored on a background writer while the download goes on; this returns once
+        all are durable (failures count in ``failed``: the result is then incomplete)."""
+        from app.network.writer import BackgroundStore
+
         paths, expected = self._plan(study_uid, series_uid, have)
         result = RetrieveResult(study_uid, "get", expected, expected if have else None)
         result.method = "dicomweb"  # type: ignore[assignment]
         netaudit.begin_transfer(audit, node=node_name or self.host, study_uid=study_uid, method="WADO-RS", user=user)
+        lock = threading.Lock()
+
+        def record(meta: ReceivedMeta, outcome: StoreOutcome) -> None:
+            with lock:
+                result.outcomes[outcome.status] += 1
+                if outcome.status != "rejected":
+                    result.received.add(meta.sop_instance_uid)
+            report(progress, len(result.received), expected or 0, "instances")
+
+        # download + multipart parse here, durable stores on the writer thread (see app.network.writer)
+        writer = BackgroundStore(on_stored, record, name="telerad-wado-writer")
         try:
-            for path in paths:
-                for data in self.iter_instances(path, cancel):
-                    self._store_one(data, on_stored, node_name, result)
-                    report(progress, len(result.received), expected or 0, "instances")
+            try:
+                for path in paths:
+                    for data in self.iter_instances(path, cancel):
+                        writer.submit(data, self._meta(data, node_name))
+            finally:
+                writer.close()
         except Cancelled as exc:
             result.cancelled = True
             exc.result = result  # type: ignore[attr-defined]
@@ -117,6 +135,7 @@ class DicomWebClient:
                               count=stored, failed=result.outcomes["rejected"], user=user,
                               outcome=4 if result.cancelled else None,
                               extra={"method": "WADO-RS", "incomplete": result.incomplete})
+        result.failed += writer.failed
         result.statuses.append(0)
         return result
 
@@ -136,15 +155,10 @@ class DicomWebClient:
                     paths.append(f"/studies/{study_uid}/series/{s}/instances/{inst['SOPInstanceUID']}")
         return paths, len(paths)
 
-    def _store_one(self, data: bytes, on_stored: StoreCallback, node_name: str | None,
-                   result: RetrieveResult) -> None:
-        uids = read_uids(data)
-        meta = ReceivedMeta(uids["SOPClassUID"], uids["SOPInstanceUID"], uids["StudyInstanceUID"],
+    def _meta(self, data: bytes, node_name: str | None) -> ReceivedMeta:
+        uids = part10_uids(data)
+        return ReceivedMeta(uids["SOPClassUID"], uids["SOPInstanceUID"], uids["StudyInstanceUID"],
                             uids["SeriesInstanceUID"], "", "", self.host, node_name, True)
-        outcome = on_stored(data, meta)
-        result.outcomes[outcome.status] += 1
-        if outcome.status != "rejected":
-            result.received.add(meta.sop_instance_uid)
 
     # -- STOW-RS -----------------------------------------------------------------------------
     def store(self, paths: Sequence[Path], study_uid: str | None = None) -> dict[str, Any]:

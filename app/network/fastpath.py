@@ -19,14 +19,20 @@ def _uid(value: str) -> bytes:
     return raw + b"\0" if len(raw) % 2 else raw
 
 
-def encode_store_rsp(sop_class: str, sop_instance: str, message_id: int, status: int) -> bytes:
+def encode_store_rsp(sop_class: str, sop_instance: str, message_id: int, status: int,
+                     comment: str | None = None) -> bytes:
     """The Implicit VR LE command set of a C-STORE-RSP without a data set."""
+    note = b""
+    if comment:
+        raw = comment[:64].encode("ascii", "replace")
+        note = _element(0, 0x0902, raw + b" " if len(raw) % 2 else raw)
     body = b"".join((
         _element(0, 0x0002, _uid(sop_class)),
         _element(0, 0x0100, struct.pack("<H", 0x8001)),
         _element(0, 0x0120, struct.pack("<H", message_id)),
         _element(0, 0x0800, struct.pack("<H", 0x0101)),
         _element(0, 0x0900, struct.pack("<H", status)),
+        note,
         _element(0, 0x1000, _uid(sop_instance)),
     ))
     return _element(0, 0x0000, struct.pack("<L", len(body))) + body

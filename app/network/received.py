@@ -25,7 +25,8 @@ STATUS_OUT_OF_RESOURCES = 0xA700
 STATUS_DATASET_MISMATCH = 0xA900
 STATUS_CANNOT_UNDERSTAND = 0xC000
 
-Outcome = Literal["imported", "duplicate", "quarantined", "rejected"]
+# "queued": handed to a background writer (C-GET/C-MOVE we requested); the final outcome follows.
+Outcome = Literal["imported", "duplicate", "quarantined", "rejected", "queued"]
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def _pad(value: str, pad: bytes) -> bytes:
     return raw + pad if len(raw) % 2 else raw
 
 
-def part10(dataset: bytes, sop_class: str, sop_instance: str, transfer_syntax: str, source_aet: str) -> bytes:
+def part10(dataset: bytes | memoryview, sop_class: str, sop_instance: str, transfer_syntax: str, source_aet: str) -> bytes:
     """A DICOM file: preamble, File Meta (Explicit VR LE) and the data set bytes as received."""
     body = b"".join((
         _elem(0x0001, b"OB", b"\x00\x01"),
@@ -94,33 +95,46 @@ def read_uids(data: bytes) -> dict[str, str]:
             ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")}
 
 
-def _failure(status: int, comment: str) -> Any:
-    from pydicom.dataset import Dataset
+def dataset_uids(dataset: bytes | memoryview, transfer_syntax: str, part10_bytes: bytes) -> dict[str, str]:
+    """:func:`read_uids` of a received data set: the raw-bytes walker, pydicom when it cannot tell."""
+    from app.network.rawuids import ScanError, scan_uids
 
+    try:
+        return scan_uids(dataset, transfer_syntax)
+    except ScanError:
+        return read_uids(part10_bytes)
+
+
+def part10_uids(data: bytes) -> dict[str, str]:
+    """:func:`read_uids` of a Part 10 file: the raw walker after the File Meta, else pydicom."""
+    from app.network.rawuids import ScanError, file_meta_end, scan_uids
+
+    try:
+        offset, ts = file_meta_end(data)
+        return scan_uids(memoryview(data)[offset:], ts)
+    except ScanError:
+        return read_uids(data)
+
+
+def _failure(status: int, comment: str) -> tuple[int, str]:
     LOG.warning("C-STORE refused (0x%04X): %s", status, comment)
-    rsp = Dataset()
-    rsp.Status = status
-    rsp.ErrorComment = comment[:64]
-    return rsp
+    return status, comment[:64]
 
 
-def handle_store(event: Any, on_stored: StoreCallback, classify: Classifier) -> Any:
-    """pynetdicom EVT_C_STORE handler body: check UIDs, build the file, call ``on_stored``.
+def check_store(raw: bytes | memoryview, cmd_class: str, cmd_instance: str, ts: str, calling: str, peer: str,
+                on_stored: StoreCallback, classify: Classifier) -> tuple[int, str | None]:
+    """Check one received C-STORE, build the file, call ``on_stored``: (status, error comment).
 
-    Success is answered only when the callback says the instance is durable.
+    Success is answered only when the callback says the instance is durable, or (``"queued"``)
+    that a background writer has it and a later failure will be reported by the retrieve.
     """
-    req = event.request
-    cmd_class = str(req.AffectedSOPClassUID or "")
-    cmd_instance = str(req.AffectedSOPInstanceUID or "")
     if not is_valid_uid(cmd_instance) or not is_valid_uid(cmd_class):
         return _failure(STATUS_CANNOT_UNDERSTAND, "invalid Affected SOP Class/Instance UID")
-    ts = str(event.context.transfer_syntax)
-    calling = str(event.assoc.requestor.ae_title).strip() if event.assoc.is_acceptor \
-        else str(event.assoc.acceptor.ae_title).strip()
-    peer = event.assoc.requestor.address if event.assoc.is_acceptor else event.assoc.acceptor.address
-    data = part10(req.DataSet.getvalue(), cmd_class, cmd_instance, ts, calling)
+    data = part10(raw, cmd_class, cmd_instance, ts, calling)
     try:
-        uids = read_uids(data)
+        uids = dataset_uids(raw, ts, data)
+        if uids["SOPInstanceUID"] != cmd_instance or uids["SOPClassUID"] != cmd_class:
+            uids = read_uids(data)  # a refusal is decided by pydicom, never by the fast walker alone
     except Exception as exc:  # the data set does not parse
         return _failure(STATUS_CANNOT_UNDERSTAND, f"unreadable data set: {type(exc).__name__}")
     if uids["SOPInstanceUID"] != cmd_instance:
@@ -130,9 +144,9 @@ def handle_store(event: Any, on_stored: StoreCallback, classify: Classifier) -> 
     for key in ("StudyInstanceUID", "SeriesInstanceUID"):
         if not is_valid_uid(uids[key]):
             return _failure(STATUS_CANNOT_UNDERSTAND, f"invalid {key}")
-    solicited, node = classify(calling, str(peer), uids["StudyInstanceUID"])
+    solicited, node = classify(calling, peer, uids["StudyInstanceUID"])
     meta = ReceivedMeta(cmd_class, cmd_instance, uids["StudyInstanceUID"], uids["SeriesInstanceUID"],
-                        ts, calling, str(peer), node, solicited)
+                        ts, calling, peer, node, solicited)
     try:
         outcome = on_stored(data, meta)
     except Exception:
@@ -140,4 +154,23 @@ def handle_store(event: Any, on_stored: StoreCallback, classify: Classifier) -> 
         return _failure(STATUS_OUT_OF_RESOURCES, "could not store the instance")
     if outcome.status == "rejected":
         return _failure(STATUS_CANNOT_UNDERSTAND, f"rejected: {outcome.reason or 'invalid instance'}")
-    return STATUS_SUCCESS
+    return STATUS_SUCCESS, None
+
+
+def handle_store(event: Any, on_stored: StoreCallback, classify: Classifier) -> Any:
+    """pynetdicom EVT_C_STORE handler: :func:`check_store` on the event's request."""
+    from pydicom.dataset import Dataset
+
+    req = event.request
+    calling = str(event.assoc.requestor.ae_title).strip() if event.assoc.is_acceptor \
+        else str(event.assoc.acceptor.ae_title).strip()
+    peer = event.assoc.requestor.address if event.assoc.is_acceptor else event.assoc.acceptor.address
+    status, comment = check_store(req.DataSet.getbuffer(), str(req.AffectedSOPClassUID or ""),
+                                  str(req.AffectedSOPInstanceUID or ""), str(event.context.transfer_syntax),
+                                  calling, str(peer), on_stored, classify)
+    if comment is None:
+        return status
+    rsp = Dataset()
+    rsp.Status = status
+    rsp.ErrorComment = comment
+    return rsp

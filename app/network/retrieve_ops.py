@@ -89,21 +89,35 @@ def _run(assoc: Any, ds: Any, model: str, responses: Iterable[Any], result: OpRe
 
 def c_get(node: Node, calling_aet: str, on_stored: StoreCallback, sop_classes: Iterable[str],
           ds: Any, *, cancel: threading.Event | None = None, progress: ProgressFn | None = None,
-          timeout: float = 60.0) -> OpResult:
-    """C-GET ``ds``; instances arrive on the same association and go to ``on_stored``."""
+          timeout: float = 60.0, defer: bool = True, lean: bool = True) -> OpResult:
+    """C-GET ``ds``; instances arrive on the same association and go to ``on_stored``.
+
+    With ``defer`` (our own retrieve, so a failure is still ours to report) each checked instance
+    is answered once queued for :class:`~app.network.writer.BackgroundStore`; this returns only
+    after every queued instance is durable or counted in ``failed`` (see that module). With
+    ``lean`` the exchange runs in this thread (:mod:`app.network.lean`), not through pynetdicom's DIMSE.
+    """
     from pynetdicom import build_role, evt
 
     from app.network.received import handle_store
+    from app.network.writer import BackgroundStore
 
     result = OpResult()
     lock = threading.Lock()
 
-    def stored(data: bytes, meta: ReceivedMeta) -> StoreOutcome:
-        outcome = on_stored(data, meta)
+    def record(meta: ReceivedMeta, outcome: StoreOutcome) -> None:
         with lock:
             result.outcomes[outcome.status] += 1
             if outcome.status != "rejected":
                 result.received.add(meta.sop_instance_uid)
+
+    writer = BackgroundStore(on_stored, record, name=f"telerad-writer-{node.name}") if defer else None
+
+    def stored(data: bytes, meta: ReceivedMeta) -> StoreOutcome:
+        if writer is not None:
+            return writer.submit(data, meta)
+        outcome = on_stored(data, meta)
+        record(meta, outcome)
         return outcome
 
     def on_store(event: Any) -> Any:
@@ -111,11 +125,45 @@ def c_get(node: Node, calling_aet: str, on_stored: StoreCallback, sop_classes: I
 
     contexts = get_contexts(sop_classes)
     roles = [build_role(c, scp_role=True) for c in sorted({c for c, _ in contexts})]
-    with associate(node, calling_aet, [(STUDY_ROOT_GET, UNCOMPRESSED), *contexts], roles=roles,
-                   handlers=[(evt.EVT_C_STORE, on_store)], timeout=timeout) as assoc:
-        _run(assoc, ds, STUDY_ROOT_GET, assoc.send_c_get(ds, STUDY_ROOT_GET, msg_id=1), result,
-             cancel, progress, f"C-GET from {node.name}")
+    try:
+        with associate(node, calling_aet, [(STUDY_ROOT_GET, UNCOMPRESSED), *contexts], roles=roles,
+                       handlers=[(evt.EVT_C_STORE, on_store)], timeout=timeout) as assoc:
+            if lean:
+                _run_lean(assoc, ds, result, stored, node.name, timeout, cancel, progress)
+            else:
+                _run(assoc, ds, STUDY_ROOT_GET, assoc.send_c_get(ds, STUDY_ROOT_GET, msg_id=1), result,
+                     cancel, progress, f"C-GET from {node.name}")
+    finally:
+        if writer is not None:
+            writer.close()  # everything received is written (or failed) before we report
+    if writer is not None:
+        result.failed += writer.failed  # the peer counted these as completed
     return result
+
+
+def _run_lean(assoc: Any, ds: Any, result: OpResult, stored: StoreCallback, node_name: str, timeout: float,
+              cancel: threading.Event | None, progress: ProgressFn | None) -> None:
+    from pynetdicom.dsutils import encode
+
+    from app.network.lean import LeanGet
+    from app.network.received import check_store
+
+    calling, peer = str(assoc.acceptor.ae_title).strip(), str(assoc.acceptor.address)
+
+    def store(data: bytearray, sop_class: str, sop_instance: str, ts: str) -> tuple[int, str | None]:
+        return check_store(data, sop_class, sop_instance, ts, calling, peer, stored,
+                           lambda aet, host, study: (True, node_name))
+
+    def on_status(status: dict[str, int]) -> None:
+        result.status = status["Status"]
+        _track(progress, result, status)
+
+    get_cx = next(c for c in assoc.accepted_contexts if c.abstract_syntax == STUDY_ROOT_GET)
+    ts = get_cx.transfer_syntax[0]
+    identifier = encode(ds, ts.is_implicit_VR, ts.is_little_endian)
+    lean = LeanGet(assoc, store, on_status, timeout=timeout, cancel=cancel)
+    result.status = lean.run(STUDY_ROOT_GET, identifier)
+    result.cancelled = lean.cancel_sent or result.status == 0xFE00
 
 
 def c_move(node: Node, calling_aet: str, scp: "StorageSCP", ds: Any, *,

@@ -7,9 +7,9 @@ write, duplicate rules). Unsolicited stores go to quarantine, never to the workl
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
-from app.network.received import ReceivedMeta, StoreCallback, StoreOutcome
+from app.network.received import ReceivedMeta, StoreOutcome
 
 if TYPE_CHECKING:
     from app.store import Cache
@@ -21,21 +21,37 @@ def _source(meta: ReceivedMeta) -> str:
     return f"dicom:{meta.calling_aet}@{meta.peer_host}"
 
 
-def cache_sink(cache: "Cache") -> StoreCallback:
-    """``on_stored`` for :class:`~app.network.scp.StorageSCP` and C-GET, backed by ``cache``."""
+class CacheSink:
+    """``on_stored`` for :class:`~app.network.scp.StorageSCP` and C-GET, backed by ``cache``.
 
-    def on_stored(data: bytes, meta: ReceivedMeta) -> StoreOutcome:
+    :meth:`many` is the group-commit form (``Cache.store_many``) the background writer uses.
+    """
+
+    def __init__(self, cache: "Cache") -> None:
+        self.cache = cache
+
+    def __call__(self, data: bytes, meta: ReceivedMeta) -> StoreOutcome:
         if meta.solicited:
-            result = cache.store_bytes(data, meta.node, source=_source(meta))
+            result = self.cache.store_bytes(data, meta.node, source=_source(meta))
         else:
-            quarantine = getattr(cache, "quarantine_bytes", None)
+            quarantine = getattr(self.cache, "quarantine_bytes", None)
             if quarantine is None:  # the cache cannot keep it aside: refuse rather than list it
                 return StoreOutcome("rejected", "unsolicited store refused (no retrieve asked for it)")
             reason = f"unsolicited C-STORE from {meta.calling_aet} (no retrieve asked for it)"
             result = quarantine(data, reason, meta.node, source=_source(meta))
         return StoreOutcome(result.status, result.reason, result.patient_id)
 
-    return on_stored
+    def many(self, items: Sequence[tuple[bytes, ReceivedMeta]]) -> list[StoreOutcome]:
+        """Store solicited instances in one group commit (unsolicited ones one by one)."""
+        if any(not meta.solicited for _, meta in items):
+            return [self(data, meta) for data, meta in items]
+        results = self.cache.store_many([(data, meta.node, _source(meta)) for data, meta in items])
+        return [StoreOutcome(r.status, r.reason, r.patient_id) for r in results]
+
+
+def cache_sink(cache: "Cache") -> CacheSink:
+    """``on_stored`` backed by ``cache`` (see :class:`CacheSink`)."""
+    return CacheSink(cache)
 
 
 def local_instance_uids(cache: "Cache", study_uid: str) -> set[str]:

@@ -21,6 +21,7 @@ import select
 import socket
 import ssl
 import struct
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -29,7 +30,7 @@ from pynetdicom.transport import AssociationSocket
 
 LOG = logging.getLogger(__name__)
 
-CHUNK = 256 * 1024
+CHUNK = 1024 * 1024
 MAX_MERGED = 8 * 1024 * 1024
 NON_DATA_PDU_CAP = 64 * 1024  # A-ASSOCIATE-RQ/AC/RJ, release, abort
 POLL = 0.02  # longest the reactor sleeps when nothing happens (kill/timer checks)
@@ -83,6 +84,8 @@ class DicomSocket(AssociationSocket):
         self._pending: bytearray | None = None
         self._started = time.monotonic()
         self._associated = False
+        self._paused = False  # a lean DIMSE loop owns the socket (see hand_over)
+        self._parked = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -134,6 +137,10 @@ class DicomSocket(AssociationSocket):
     # -- reading ---------------------------------------------------------------------------
     @property
     def ready(self) -> bool:
+        if self._paused:
+            self._parked.set()
+            time.sleep(POLL)
+            return False
         sock = self.socket
         if sock is None or self._is_connected is False:
             return False
@@ -244,6 +251,30 @@ class DicomSocket(AssociationSocket):
         self.refuse(f"calling AE {calling!r} / called AE {called!r} not allowed (reason {reason})",
                     bytes([0x03, 0, 0, 0, 0, 4, 0, 1, 1, reason]))
         return False
+
+    # -- lending the socket to a lean DIMSE loop (app.network.lean) -------------------------
+    def hand_over(self, timeout: float = 5.0) -> bytearray:
+        """Park the DUL reactor's reads; returns what it had buffered. The caller owns the socket
+        (no pynetdicom operation may run) until :meth:`take_back`."""
+        if self._pending is not None:
+            raise RuntimeError("a PDU is half delivered to the DUL")
+        self._parked.clear()
+        self._paused = True
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:
+            pass
+        if not self._parked.wait(timeout):
+            self._paused = False
+            raise RuntimeError("the DUL reactor did not park")
+        out = self._rbuf[self._rpos:]
+        self._rbuf, self._rpos = bytearray(), 0
+        return out
+
+    def take_back(self, leftover: bytes | bytearray = b"") -> None:
+        """Give the socket back to the DUL reactor with bytes the lean loop read beyond its messages."""
+        self._rbuf, self._rpos = bytearray(leftover), 0
+        self._paused = False
 
     def close(self) -> None:
         super().close()

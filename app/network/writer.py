@@ -1,0 +1,120 @@
+"""A background writer for instances of a retrieve WE asked for (C-GET, C-MOVE, WADO-RS).
+
+The network thread checks each instance (UIDs), hands its bytes to :meth:`BackgroundStore.submit`
+and goes on answering the peer while this thread makes them durable, in group commits when the
+store callback offers ``many`` (``cache_sink`` does: ``Cache.store_many``).
+
+Trade-off: for these sub-operations the peer hears
+"success" once the bytes are queued, before they are durable. Correctness is kept because the
+retrieve that asked for them waits for :meth:`close` (every queued instance written or failed)
+before it reports; a failure (store error, rejection) counts in ``failed`` and leaves the SOP
+Instance UID out of ``received``, so the retrieve is *incomplete* and the next retrieve fetches
+exactly the missing instances. Unsolicited stores never come here: the SCP answers them only
+after they are durable. The queue is bounded (bytes), so a slow disk slows the peer down
+instead of filling memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from typing import Callable, Sequence
+
+from app.network.received import ReceivedMeta, StoreCallback, StoreOutcome
+
+LOG = logging.getLogger(__name__)
+
+MAX_QUEUED_BYTES = 64 * 1024 * 1024
+MAX_BATCH = 32
+QUEUED = StoreOutcome("queued")
+
+# many(items) -> one outcome per item, all durable when it returns (a group commit)
+BatchCallback = Callable[[Sequence[tuple[bytes, ReceivedMeta]]], "list[StoreOutcome]"]
+# done(meta, outcome): the final outcome of one instance ("rejected" with a reason on errors)
+DoneCallback = Callable[[ReceivedMeta, StoreOutcome], None]
+
+
+class BackgroundStore:
+    """One writer thread fed through a bounded queue; :meth:`close` drains it."""
+
+    def __init__(self, on_stored: StoreCallback, done: DoneCallback, *, max_bytes: int = MAX_QUEUED_BYTES,
+                 max_batch: int = MAX_BATCH, name: str = "telerad-writer") -> None:
+        self._on_stored = on_stored
+        self._many: BatchCallback | None = getattr(on_stored, "many", None)
+        self._done = done
+        self._max_bytes, self._max_batch = max_bytes, max_batch
+        self._items: deque[tuple[bytes, ReceivedMeta]] = deque()
+        self._queued = 0
+        self._closing = False
+        self._cond = threading.Condition()
+        self.failed = 0  # instances that did not become durable (errors and rejections)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, data: bytes, meta: ReceivedMeta) -> StoreOutcome:
+        """Queue one checked instance (blocks while the queue is full); returns ``"queued"``."""
+        with self._cond:
+            while self._queued and self._queued + len(data) > self._max_bytes and not self._closing:
+                self._cond.wait()
+            if self._closing:
+                raise RuntimeError("the writer is closed")
+            self._items.append((data, meta))
+            self._queued += len(data)
+            self._cond.notify_all()
+        return QUEUED
+
+    def close(self, timeout: float | None = None) -> None:
+        """Write everything queued, then stop the thread (idempotent)."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+    def __enter__(self) -> "BackgroundStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the writer thread ---------------------------------------------------------------------
+    def _take(self) -> list[tuple[bytes, ReceivedMeta]]:
+        with self._cond:
+            while not self._items and not self._closing:
+                self._cond.wait()
+            batch = [self._items.popleft() for _ in range(min(len(self._items), self._max_batch))]
+        return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._take()
+            if not batch:
+                return  # closing and drained
+            for meta, outcome in zip((m for _, m in batch), self._store(batch)):
+                if outcome.status == "rejected":
+                    self.failed += 1
+                try:
+                    self._done(meta, outcome)
+                except Exception:
+                    LOG.exception("writer completion callback failed")
+            with self._cond:
+                self._queued -= sum(len(d) for d, _ in batch)
+                self._cond.notify_all()
+
+    def _store(self, batch: list[tuple[bytes, ReceivedMeta]]) -> list[StoreOutcome]:
+        if self._many is not None and len(batch) > 1:
+            try:
+                outcomes = self._many(batch)
+                if len(outcomes) == len(batch):
+                    return outcomes
+            except Exception:  # retry one by one: one bad instance must not fail the others
+                LOG.warning("group store of %d instances failed; storing one by one", len(batch), exc_info=True)
+        return [self._store_one(data, meta) for data, meta in batch]
+
+    def _store_one(self, data: bytes, meta: ReceivedMeta) -> StoreOutcome:
+        try:
+            outcome = self._on_stored(data, meta)
+        except Exception as exc:
+            LOG.exception("storing instance %s failed", meta.sop_instance_uid)
+            return StoreOutcome("rejected", f"could not store the instance: {type(exc).__name__}")
+        return outcome if outcome.status != "queued" else StoreOutcome("rejected", "callback did not store")
