@@ -44,7 +44,7 @@ class InstanceRef:
 
 def choose_charset(source: "Dataset", texts: Iterable[str]) -> str:
     """The source's single-byte character set if every text fits in it (values then compare byte-equal in
-    dcentvfy), else UTF-8."""
+    dcentvfy), else UTF-8; "" for the default repertoire (no Specific Character Set written)."""
     from pydicom.charset import convert_encodings
 
     declared = source.get("SpecificCharacterSet", "") or ""
@@ -56,7 +56,7 @@ def choose_charset(source: "Dataset", texts: Iterable[str]) -> str:
         "".join(texts).encode(encoding)
     except (UnicodeEncodeError, LookupError):
         return UTF8
-    return values[0] or "ISO_IR 6"
+    return "" if values[0] in ("", "ISO_IR 6") else values[0]
 
 
 def dicom_dt(iso: str) -> tuple[str, str, str]:
@@ -65,3 +65,55 @@ def dicom_dt(iso: str) -> tuple[str, str, str]:
     tm = when.strftime("%H%M%S.%f")
     offset = when.strftime("%z") or ""
     return when.strftime("%Y%m%d"), tm, when.strftime("%Y%m%d") + tm + offset
+
+
+# Patient and study attributes highdicom copies from the first evidence dataset.
+_COPIED = ("PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex", "StudyInstanceUID",
+           "AccessionNumber", "StudyID", "StudyDate", "StudyTime", "ReferringPhysicianName",
+           "SeriesInstanceUID", "SOPClassUID", "SOPInstanceUID", "SpecificCharacterSet")
+
+
+def _valid_da(value: str) -> bool:
+    try:
+        datetime.strptime(value, "%Y%m%d")
+    except ValueError:
+        return False
+    return True
+
+
+_AGE = __import__("re").compile(r"\d{3}[DWMY]")
+
+
+def repair_header(ds: "Dataset") -> "Dataset":
+    """Blank the patient/study values that break valid output (in place): impossible dates
+    ("00000000"), a Patient's Sex other than M/F/O, a malformed Patient's Age ("0Y")."""
+    for keyword in ("PatientBirthDate", "StudyDate"):
+        value = str(ds.get(keyword, "") or "")
+        if value and not _valid_da(value):
+            setattr(ds, keyword, "")
+    if "PatientSex" in ds and str(ds.PatientSex or "").upper() not in ("", "M", "F", "O"):
+        ds.PatientSex = ""
+    if "PatientAge" in ds and not _AGE.fullmatch(str(ds.PatientAge or "")):
+        del ds.PatientAge
+    return ds
+
+
+def sanitized_source(source: "Dataset") -> "Dataset":
+    """A header-only copy of ``source`` with the values real devices get wrong made legal for the report:
+    a missing Patient's Sex or an impossible birth/study date ("00000000") become empty (type 2)."""
+    from pydicom import Dataset
+
+    ds = Dataset()
+    for keyword in _COPIED:
+        if keyword in source:
+            setattr(ds, keyword, source[keyword].value)
+    for keyword in ("PatientBirthDate", "StudyDate"):
+        if str(ds.get(keyword, "") or "") and not _valid_da(str(ds.get(keyword))):
+            setattr(ds, keyword, "")
+    if str(ds.get("PatientSex", "") or "").upper() not in ("M", "F", "O"):
+        ds.PatientSex = ""
+    for keyword in ("PatientName", "PatientID", "PatientBirthDate", "StudyDate", "StudyTime", "AccessionNumber",
+                    "StudyID", "ReferringPhysicianName"):
+        if keyword not in ds:
+            setattr(ds, keyword, "")
+    return ds

@@ -48,7 +48,9 @@ def build_encapsulated_pdf(pdf: bytes, report: Report, source: "Dataset", series
     ds = Dataset()
     ds.file_meta = meta
     title = "Radiology report addendum" if report.kind == ReportKind.ADDENDUM else "Radiology report"
-    ds.SpecificCharacterSet = choose_charset(source, [title, report.study.patient_name, institution])
+    charset = choose_charset(source, [title, report.study.patient_name, institution])
+    if charset:
+        ds.SpecificCharacterSet = charset
     ds.SOPClassUID, ds.SOPInstanceUID = ENCAPSULATED_PDF_STORAGE, sop_uid
     copy_patient_study(source, ds)
     when = report.signed_at if report.state == ReportState.FINAL else datetime.now().astimezone().isoformat()

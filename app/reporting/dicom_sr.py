@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
-from app.reporting.dicom_common import MANUFACTURER, InstanceRef, choose_charset, dicom_dt
+from app.reporting.dicom_common import MANUFACTURER, InstanceRef, choose_charset, dicom_dt, sanitized_source
 from app.reporting.model import ImageRef, Measurement, Report, ReportKind, ReportState
 
 if TYPE_CHECKING:
@@ -124,7 +124,8 @@ def build_sr(report: Report, source: "Dataset", series_uid: str, sop_uid: str, s
     with warnings.catch_warnings():  # highdicom warns about one-component names copied from the source
         warnings.filterwarnings("ignore", message=".*unlikely to represent the intended person name")
         sr = _comprehensive_sr(hd, report, source, series_uid, sop_uid, series_number, organization, institution,
-                               predecessors, [source, *evidence, *image_evidence.values()], signed)
+                               predecessors, [sanitized_source(source), *evidence, *image_evidence.values()],
+                               signed)
     if any(m.label.strip().lower() not in _MEASUREMENT_CONCEPTS for m in report.measurements):
         sr.CodingSchemeIdentificationSequence = [_local_scheme()]
     if signed:
@@ -155,7 +156,7 @@ def _comprehensive_sr(hd: Any, report: Report, source: "Dataset", series_uid: st
         institution_name=institution or None, verifying_observer_name=report.signer_name if signed else None,
         verifying_organization=organization if signed else None,
         previous_versions=[p.as_dataset() for p in predecessors] or None,
-        specific_character_set=choose_charset(source, _texts(report)),
+        specific_character_set=choose_charset(source, _texts(report)) or None,
         series_description="Radiology report addendum (SR)" if report.kind == ReportKind.ADDENDUM
         else "Radiology report (SR)",
     )
