@@ -67,12 +67,6 @@ def dicom_dt(iso: str) -> tuple[str, str, str]:
     return when.strftime("%Y%m%d"), tm, when.strftime("%Y%m%d") + tm + offset
 
 
-# Patient and study attributes highdicom copies from the first evidence dataset.
-_COPIED = ("PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex", "StudyInstanceUID",
-           "AccessionNumber", "StudyID", "StudyDate", "StudyTime", "ReferringPhysicianName",
-           "SeriesInstanceUID", "SOPClassUID", "SOPInstanceUID", "SpecificCharacterSet")
-
-
 def _valid_da(value: str) -> bool:
     try:
         datetime.strptime(value, "%Y%m%d")
@@ -99,21 +93,13 @@ def repair_header(ds: "Dataset") -> "Dataset":
 
 
 def sanitized_source(source: "Dataset") -> "Dataset":
-    """A header-only copy of ``source`` with the values real devices get wrong made legal for the report:
-    a missing Patient's Sex or an impossible birth/study date ("00000000") become empty (type 2)."""
-    from pydicom import Dataset
+    """A repaired copy of ``source`` (highdicom copies patient/study values from it): invalid values
+    blanked, and the type 2 attributes it reads created empty when a device left them out."""
+    from copy import deepcopy
 
-    ds = Dataset()
-    for keyword in _COPIED:
-        if keyword in source:
-            setattr(ds, keyword, source[keyword].value)
-    for keyword in ("PatientBirthDate", "StudyDate"):
-        if str(ds.get(keyword, "") or "") and not _valid_da(str(ds.get(keyword))):
-            setattr(ds, keyword, "")
-    if str(ds.get("PatientSex", "") or "").upper() not in ("M", "F", "O"):
-        ds.PatientSex = ""
-    for keyword in ("PatientName", "PatientID", "PatientBirthDate", "StudyDate", "StudyTime", "AccessionNumber",
-                    "StudyID", "ReferringPhysicianName"):
+    ds = repair_header(deepcopy(source))
+    for keyword in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+                    "AccessionNumber", "StudyID", "ReferringPhysicianName"):
         if keyword not in ds:
             setattr(ds, keyword, "")
     return ds
