@@ -5,7 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.telerad-installed
 APT_PACKAGES := xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 libegl1 libgl1 \
-	orthanc orthanc-dicomweb dcmtk dicom3tools poppler-utils libnss3-tools
+	orthanc orthanc-dicomweb dcmtk dicom3tools poppler-utils libnss3-tools libopenjp2-tools \
+	binutils file zstd
 
 .PHONY: run test test-core test-gui lint-imports system-deps venv bench lock clean
 
@@ -23,7 +24,7 @@ $(STAMP): pyproject.toml constraints.txt
 system-deps:  ## Install (as root) or list the Debian packages the tests need
 	@bash packaging/system-deps.sh $(APT_PACKAGES)
 
-test: system-deps $(STAMP) lint-imports test-core test-gui  ## Install everything and run the whole suite
+test: system-deps $(STAMP) lint-imports test-core test-gui test-package  ## Install everything and run the whole suite
 
 lint-imports: $(STAMP)
 	$(VENV)/bin/lint-imports

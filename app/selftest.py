@@ -1,7 +1,9 @@
 """`telerad --selftest [--out PNG]`: end-to-end check of an installed workstation.
 
-Opens the main window, imports the bundled demo CT into a temporary cache (removed at the
-end), renders a slice and an MPR, composes them with a thumbnail of the window into one PNG
+Opens the main window, decodes one demo image of each compressed transfer syntax, imports
+every VTK module the app uses (a library missing from an installer fails here, by name),
+imports the bundled demo CT into a temporary cache (removed at the end), renders a slice
+and an MPR, composes them with a thumbnail of the window into one PNG
 and prints the timings. Exit 0 on success; 1 with a one-line reason on any failure.
 Nothing outside the temporary folder is touched (no user cache, settings or audit log).
 """
@@ -16,7 +18,6 @@ import time
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
@@ -29,6 +30,11 @@ DEMO_STUDY = "ct-head-phantom"
 #: Transfer syntaxes of the bundled demo studies (CT, CR, MG), checked for a decoder.
 CODEC_SYNTAXES = {"JPEG-LS": "1.2.840.10008.1.2.4.80", "JPEG 2000": "1.2.840.10008.1.2.4.90",
                   "JPEG lossless": "1.2.840.10008.1.2.4.70"}
+#: Every vtkmodules module the app imports (packaging/telerad.spec bundles these; the selftest imports them).
+VTK_MODULES = (*(f"vtkmodules.vtk{m}" for m in (
+    "CommonCore", "CommonDataModel", "CommonMath", "ImagingCore", "InteractionStyle", "InteractionWidgets",
+    "RenderingCore", "RenderingFreeType", "RenderingImage", "RenderingOpenGL2", "RenderingVolumeOpenGL2")),
+    "vtkmodules.util.numpy_support", "vtkmodules.qt.QVTKRenderWindowInteractor")
 
 
 class SelftestError(RuntimeError):
@@ -62,16 +68,6 @@ class Stages:
         yield info
         self.timings[name] = time.perf_counter() - started
         print(f"  {name:<8} {self.timings[name]:6.2f} s  {info['note']}", flush=True)
-
-
-def optional_module(name: str) -> Optional[ModuleType]:
-    """The module, or None when that module itself does not exist (not yet built)."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and name.startswith(exc.name):
-            return None
-        raise
 
 
 def wait_until(app: Any, done: Callable[[], bool], timeout: float, what: str) -> None:
@@ -116,16 +112,36 @@ def open_window(paths: Paths) -> tuple[Any, Any, Any, Any]:
 
 
 def codec_summary() -> str:
-    """Decoder plugins pydicom will try for the demo data's syntaxes; fail when one has none."""
-    from app.dicom.codecs import plugin_order
+    """Decode one demo file per compressed syntax; list the decoders pydicom would try for each."""
+    from pydicom import dcmread
 
+    from app.dicom.codecs import decode_frame, plugin_order
+
+    firsts = (min(study.rglob("*.dcm"), default=None) for study in (resources_dir() / "samples").iterdir())
+    files = {str(dcmread(p, stop_before_pixels=True).file_meta.TransferSyntaxUID): p for p in firsts if p}
     parts = []
     for name, syntax in CODEC_SYNTAXES.items():
         order = plugin_order(syntax)
-        if not order:
-            raise SelftestError(f"no decoder available for {name}")
+        if not order or syntax not in files:
+            raise SelftestError(f"no decoder available for {name}" if not order else f"no demo file in {name}")
+        check_image(decode_frame(files[syntax]).astype(np.float32), f"the decoded {name} demo image")
         parts.append(f"{name}: {', '.join(order)}")
-    return "; ".join(parts)
+    return "; ".join(parts) + " (one demo image of each decoded)"
+
+
+def vtk_summary() -> str:
+    """Import every VTK module the app uses: a library missing from the bundle fails here, by name."""
+    for name in VTK_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise SelftestError(f"cannot import {name}: {exc}") from exc
+    from app.viewer.gl_probe import capabilities
+
+    gl = capabilities()  # in a child process (in a bundle: this executable with -c)
+    state = ("volume rendering on" + (" (CPU ray caster)" if gl.software else "")) if gl.volume_rendering else "OFF"
+    return f"{len(VTK_MODULES)} VTK modules import; OpenGL {gl.version_number[0]}.{gl.version_number[1]} " \
+           f"{gl.renderer or '?'}: {state}" + (f" ({gl.message})" if not gl.ok else "")
 
 
 def import_demo(app: Any, window: Any) -> tuple[int, str, str]:
@@ -149,64 +165,29 @@ def import_demo(app: Any, window: Any) -> tuple[int, str, str]:
 
 
 def render_slice(cache: Any, series_uid: str) -> tuple[np.ndarray, str]:
-    """Middle slice through the 2D viewer's offscreen VTK path, else app.dicom.render."""
-    offscreen = optional_module("app.viewer.offscreen_view")
-    if offscreen is not None:
-        from app.viewer.loading import open_series
-        from app.viewer.measurements import StudyAnnotations
-        from app.viewer.viewport_model import ViewportModel
+    """Middle slice through the 2D viewer's offscreen VTK path."""
+    from app.viewer import offscreen_view
+    from app.viewer.loading import open_series
+    from app.viewer.measurements import StudyAnnotations
+    from app.viewer.viewport_model import ViewportModel
 
-        opened = open_series(cache, series_uid)
-        model = ViewportModel(StudyAnnotations(opened.info.study_uid))
-        model.set_series(opened.info, opened.frames, opened.first)
-        image = offscreen.render_layout([model], 1, 1, PANEL, PANEL)
-        return check_image(image, "the CT slice"), f"CT slice {opened.first + 1}/{opened.info.frame_count}, VTK viewer"
-    from app.dicom.render import render_array
-
-    records = sorted(cache.list_instances(series_uid), key=lambda r: r.instance_number or 0)
-    middle = records[len(records) // 2]
-    return check_image(render_array(middle.path), "the CT slice"), "CT slice, app.dicom.render (no viewer)"
+    opened = open_series(cache, series_uid)
+    model = ViewportModel(StudyAnnotations(opened.info.study_uid))
+    model.set_series(opened.info, opened.frames, opened.first)
+    image = offscreen_view.render_layout([model], 1, 1, PANEL, PANEL)
+    return check_image(image, "the CT slice"), f"CT slice {opened.first + 1}/{opened.info.frame_count}, VTK viewer"
 
 
-def render_mpr(cache: Any, study_uid: str, series_uid: str, folder: Path) -> tuple[np.ndarray, str]:
-    """MPR through app.viewer.mpr.headless when it exists, else a numpy orthogonal reformat."""
-    headless = optional_module("app.viewer.mpr.headless")
-    if headless is not None:
-        from PIL import Image
-
-        out = folder / "mpr.png"
-        headless.render_mpr_png(cache, study_uid, out, (PANEL * 2, PANEL))
-        with Image.open(out) as img:
-            return check_image(np.asarray(img.convert("RGB")), "the MPR"), "MPR, app.viewer.mpr (VTK)"
-    return check_image(numpy_mpr(cache, series_uid), "the MPR"), "MPR FALLBACK: numpy orthogonal reformat"
-
-
-def numpy_mpr(cache: Any, series_uid: str) -> np.ndarray:
-    """Axial, coronal and sagittal centre planes of the volume, side by side, auto-windowed."""
+def render_mpr(cache: Any, study_uid: str, folder: Path) -> tuple[np.ndarray, str]:
+    """The MPR layout through app.viewer.mpr.headless (VTK)."""
     from PIL import Image
 
-    from app.dicom.series import read_slice_refs
-    from app.dicom.volume import load_volume
+    from app.viewer.mpr import headless
 
-    refs = [ref for rec in cache.list_instances(series_uid) for ref in read_slice_refs(rec.path)]
-    volume = load_volume(refs)
-    vol, (sx, sy, sz) = volume.array, volume.geometry.spacing
-    superior_first = volume.geometry.direction[2][2] > 0  # slices ascend towards the head: flip
-    z, y, x = (n // 2 for n in vol.shape)
-    planes = [(vol[z], sx, sy), (vol[::-1, y, :] if superior_first else vol[:, y, :], sx, sz),
-              (vol[::-1, :, x] if superior_first else vol[:, :, x], sy, sz)]
-    low, high = np.percentile(vol[:, ::4, ::4], [1, 99])
-    tiles = []
-    for plane, dx, dy in planes:
-        grey = np.clip((plane.astype(np.float32) - low) * (255.0 / max(high - low, 1e-6)), 0, 255).astype(np.uint8)
-        h, w = grey.shape
-        tiles.append(Image.fromarray(grey).resize((max(1, round(PANEL * w * dx / (h * dy))), PANEL)))
-    strip = Image.new("L", (sum(t.width for t in tiles) + 4 * (len(tiles) - 1), PANEL))
-    left = 0
-    for tile in tiles:
-        strip.paste(tile, (left, 0))
-        left += tile.width + 4
-    return np.asarray(strip)
+    out = folder / "mpr.png"
+    headless.render_mpr_png(cache, study_uid, out, (PANEL * 2, PANEL))
+    with Image.open(out) as img:
+        return check_image(np.asarray(img.convert("RGB")), "the MPR"), "MPR, app.viewer.mpr (VTK)"
 
 
 def grab_window(window: Any) -> np.ndarray:
@@ -232,7 +213,7 @@ def compose(panels: list[tuple[np.ndarray, str]], title: str) -> Any:
     draw.text((10, 6), title, fill=(255, 255, 255))
     left = 10
     for img, label in scaled:
-        draw.text((left, 30), label, fill=(200, 220, 255) if "FALLBACK" not in label else (255, 190, 80))
+        draw.text((left, 30), label, fill=(200, 220, 255))
         canvas.paste(img, (left, 50))
         left += img.width + 10
     return canvas
@@ -279,6 +260,8 @@ def _run(stages: Stages, folder: Path, out: Optional[Path]) -> None:
 def _render_all(stages: Stages, app: Any, window: Any, cache: Any, folder: Path, out: Optional[Path]) -> None:
     with stages.stage("codecs") as info:
         info["note"] = codec_summary()
+    with stages.stage("vtk") as info:
+        info["note"] = vtk_summary()
     with stages.stage("import") as info:
         count, study_uid, series_uid = import_demo(app, window)
         wait_until(app, lambda: not window.bridge.running(), 60, "the worklist refresh")
@@ -287,7 +270,7 @@ def _render_all(stages: Stages, app: Any, window: Any, cache: Any, folder: Path,
         slice_rgb, slice_label = render_slice(cache, series_uid)
         info["note"] = slice_label
     with stages.stage("mpr") as info:
-        mpr_rgb, mpr_label = render_mpr(cache, study_uid, series_uid, folder)
+        mpr_rgb, mpr_label = render_mpr(cache, study_uid, folder)
         info["note"] = mpr_label
     with stages.stage("png") as info:
         shot = check_image(grab_window(window), "the main window")

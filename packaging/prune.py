@@ -4,7 +4,8 @@ then the shared libraries that only those plugins needed (DT_NEEDED graph, via r
 Kept Qt platforms: xcb (the VTK views need X11; on Wayland the app runs through XWayland),
 offscreen and minimal (headless tools). Dropped: the GTK3 platform theme (it alone pulls in
 GTK, cairo, pango, gdk-pixbuf...), Wayland, EGLFS/KMS, VNC, linuxfb, evdev input, Qt's TLS
-and network-information backends (networking is pynetdicom), and Qt's own translations.
+and network-information backends (networking is pynetdicom), the WebP/TIFF/ICNS/TGA/WBMP
+image-format plugins, and Qt's own translations.
 A library is removed only when the dropped files were its sole users: libraries nothing
 links to (loaded with ctypes/dlopen) are always kept.
 """
@@ -22,6 +23,9 @@ DROP_PLUGIN_PREFIXES = (
     "platformthemes/", "wayland-", "egldeviceintegrations/", "generic/", "networkinformation/", "tls/",
     "platforms/libqeglfs", "platforms/libqlinuxfb", "platforms/libqvnc", "platforms/libqvkkhrdisplay",
     "platforms/libqwayland", "platforms/libqminimalegl",
+    # image formats the app never reads (its icons are PNG/SVG; PNG is built into QtGui)
+    "imageformats/libqwebp", "imageformats/libqtiff", "imageformats/libqicns", "imageformats/libqtga",
+    "imageformats/libqwbmp",
 )
 NEEDED = re.compile(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]")
 

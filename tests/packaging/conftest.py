@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+#: Installed in the venv, left out of the bundle on purpose (packaging/telerad.spec NOT_BUNDLED, README "Size").
+NOT_BUNDLED = ("pylibjpeg-libjpeg", "pylibjpeg-openjpeg", "pyjpegls")
 
 
 @pytest.fixture(scope="session")
@@ -57,3 +60,17 @@ def clean_env(display: str, home: Path) -> dict[str, str]:
     keep = {k: os.environ[k] for k in ("LANG", "LC_ALL") if k in os.environ}
     return {**keep, "PATH": "/usr/bin:/bin", "HOME": str(home), "DISPLAY": display, "TMPDIR": str(tmp),
             "XDG_RUNTIME_DIR": str(home)}
+
+
+def bundled_plugins(syntax: str) -> list[str]:
+    """The venv's decoder order for ``syntax`` less the plugins whose dependencies are not bundled."""
+    import importlib
+
+    from app.dicom.codecs import _PLUGIN_PATHS, plugin_order
+
+    kept = []
+    for label in plugin_order(syntax):
+        deps = getattr(importlib.import_module(_PLUGIN_PATHS[label][0]), "DECODER_DEPENDENCIES", {}).get(syntax, ())
+        if not any(re.split(r"[<>=!~ ]", dep)[0].lower() in NOT_BUNDLED for dep in deps):
+            kept.append(label)
+    return kept

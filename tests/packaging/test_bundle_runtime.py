@@ -1,0 +1,111 @@
+"""What the installed bundle can do without the development venv: decode every transfer syntax
+with its own decoders (no GPL pylibjpeg-libjpeg, no pylibjpeg-openjpeg/pyjpegls in it), and
+build, sign and verify a report (pyHanko, lxml, aiohttp, highdicom, reportlab) from the CLI.
+Uses the session's build (tests/packaging/conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.packaging.conftest import NOT_BUNDLED, clean_env
+
+pytestmark = pytest.mark.slow
+
+NOT_BUNDLED_FILES = ("libjpeg", "openjpeg", "jpeg_ls", "_libjpeg", "_openjpeg", "_CharLS", "fontTools", "matplotlib")
+SAME_MR = "dcm_qa_ts_same_mr_9_syntaxes"  # one MR image in 9 encodings, identical pixels
+JPEG_EXTENDED = ("compressed/pydicom/JPGExtended.dcm", "cr_dx/RG2_JPLY_fixed.dcm")  # 12-bit lossy DCT
+HTJ2K = ("compressed/pydicom_data_git/HTJ2KLossless_08_RGB.dcm", "compressed/pydicom_data_git/HTJ2K_08_RGB.dcm")
+
+
+def test_not_bundled_distributions_are_absent(installed: Path) -> None:
+    internal = installed / "opt" / "telerad" / "_internal"
+    present = [p.name for p in internal.iterdir() if p.name.split(".")[0] in NOT_BUNDLED_FILES
+               or re.match(r"(pylibjpeg_libjpeg|pylibjpeg_openjpeg|pyjpegls|matplotlib|fonttools)-", p.name)]
+    assert present == []
+    index = (installed / "opt" / "telerad" / "licenses" / "THIRD-PARTY-NOTICES.txt").read_text()
+    for dist in NOT_BUNDLED:
+        assert not re.search(rf"^{dist} ", index, re.MULTILINE | re.IGNORECASE), dist
+    assert re.search(r"^imagecodecs ", index, re.MULTILINE)
+
+
+def test_bundle_decodes_every_transfer_syntax(installed: Path, shared_data: Path, xdisplay: str,
+                                              tmp_path: Path) -> None:
+    """The bundle's decoders give the venv's pixels: exact for lossless and HTJ2K, +-1 for lossy 12-bit DCT."""
+    from pydicom.pixels import pixel_array
+
+    from app.dicom.codecs import decode_all
+
+    compressed = shared_data / "compressed"
+    same = sorted((compressed / SAME_MR).glob("*.dcm"), key=lambda p: int(p.stem))
+    files = same + [shared_data / f for f in JPEG_EXTENDED + HTJ2K]
+    out = tmp_path / "decoded.npz"
+    proc = subprocess.run([str(installed / "opt" / "telerad" / "telerad"), "--decode-check", str(out),
+                           *map(str, files)], cwd=tmp_path, env=clean_env(xdisplay, tmp_path / "home"),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == len(files) and all(line.startswith("ok ") for line in lines), proc.stdout
+    syntaxes = {re.search(r": (.*) \[", line).group(1) for line in lines}
+    assert len(syntaxes) >= 10, syntaxes  # 7 in the MR set + JPEG extended + HTJ2K lossless + HTJ2K
+    for line in lines:
+        if "RLE" not in line:
+            assert "pylibjpeg" not in line and "pyjpegls" not in line, line
+    decoded = np.load(out)
+    reference = decode_all(same[0])  # explicit VR little endian: no decoder involved
+    for i, path in enumerate(same):
+        assert np.array_equal(decoded[f"f{i}"], reference), path.name
+    for i, path in enumerate(files[len(same):], start=len(same)):
+        ours = decoded[f"f{i}"]
+        assert np.array_equal(ours, decode_all(path)), path.name  # same decoder as in the venv
+        other = pixel_array(path, decoding_plugin="pylibjpeg")  # an independent decoder (venv only)
+        tolerance = 1 if path.name in {Path(f).name for f in JPEG_EXTENDED} else 0
+        assert ours.shape == other.shape
+        assert np.abs(ours.astype(np.int32) - other.astype(np.int32)).max() <= tolerance, path.name
+
+
+def run(binary: Path, *args: str, env: dict[str, str], cwd: Path) -> str:
+    proc = subprocess.run([str(binary), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, f"telerad {' '.join(args)}:\n{proc.stdout}{proc.stderr}"
+    return proc.stdout
+
+
+def test_bundle_signs_and_verifies_a_report(installed: Path, xdisplay: str, tmp_path: Path) -> None:
+    """Report PDF (reportlab), PAdES signature (pyHanko: lxml, aiohttp), SR (highdicom), verification."""
+    from pydicom import dcmread
+
+    from tests.core.report_fixtures import make_pki
+
+    binary = installed / "opt" / "telerad" / "telerad"
+    env, data = clean_env(xdisplay, tmp_path / "home"), str(tmp_path / "data")
+    pki = make_pki(tmp_path)
+    password = tmp_path / "password"
+    password.write_bytes(pki.password)
+    text = tmp_path / "report.txt"
+    text.write_text("Findings:\nNo acute intracranial abnormality.\nImpression:\nNormal phantom.\n")
+    samples = installed / "opt" / "telerad" / "_internal" / "resources" / "samples" / "ct-head-phantom"
+    run(binary, "--data-dir", data, "import", str(samples), env=env, cwd=tmp_path)
+    study = json.loads(run(binary, "--data-dir", data, "studies", "--json", env=env, cwd=tmp_path))[0]
+    uid = study["study_instance_uid"]
+    run(binary, "--data-dir", data, "report", "draft", uid, "--text-file", str(text), env=env, cwd=tmp_path)
+    signed = run(binary, "--data-dir", data, "report", "sign", uid, "--p12", str(pki.p12), "--password-file",
+                 str(password), env=env, cwd=tmp_path)
+    outputs = dict(re.findall(r"^(pdf|sr|epdf): +(\S+)$", signed, re.MULTILINE))
+    assert set(outputs) == {"pdf", "sr", "epdf"}, signed
+    verdict = json.loads(run(binary, "--data-dir", data, "report", "verify", outputs["pdf"], "--ca",
+                             str(pki.ca_pem), "--json", env=env, cwd=tmp_path))
+    assert verdict["ok"] and verdict["signer"] == pki.radiologist and not verdict["problems"], verdict
+    sr = dcmread(outputs["sr"])
+    assert sr.SOPClassUID == "1.2.840.10008.5.1.4.1.1.88.33" and sr.StudyInstanceUID == uid  # Comprehensive SR
+    assert "Normal phantom." in str(sr.ContentSequence)
+    tampered = tmp_path / "tampered.pdf"
+    tampered.write_bytes(Path(outputs["pdf"]).read_bytes() + b"%tampered\n")
+    proc = subprocess.run([str(binary), "--data-dir", data, "report", "verify", str(tampered), "--ca",
+                           str(pki.ca_pem), "--json"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.returncode != 0 or not json.loads(proc.stdout)["ok"], proc.stdout
