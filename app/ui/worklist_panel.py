@@ -81,7 +81,7 @@ class WorklistPanel(QWidget):
         self.search.setClearButtonEnabled(True)
         for box in (self.modality, self.site, self.status_box, self.subspecialty, self.date_box):
             box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            box.setMinimumContentsLength(10)
+            box.setMinimumContentsLength(5)  # the panel narrows to a third of the window while reading
             box.currentIndexChanged.connect(self.apply_filter)
         self.search.textChanged.connect(self.apply_filter)
         self.table = QTableView(objectName="worklistTable")
