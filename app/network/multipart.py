@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 from typing import Iterable, Iterator, Sequence
 
+MAX_HEADERS = 64 * 1024  # a part's header block longer than this is refused
+
 
 def boundary_of(content_type: str) -> bytes:
     """The ``boundary`` parameter of a multipart Content-Type header."""
@@ -35,19 +37,24 @@ def iter_parts(chunks: Iterable[bytes], boundary: bytes) -> Iterator[bytes]:
                 break
             if buf[:2] == b"--":
                 return
-            head_end = buf.find(b"\r\n\r\n")
+            head_end = buf.find(b"\r\n\r\n", 0, MAX_HEADERS)
             if head_end < 0:
+                if len(buf) >= MAX_HEADERS:
+                    raise ValueError("multipart part headers too long")
                 break
             body_start = head_end + 4
             end = buf.find(sep, max(body_start, scan))
             if end < 0:
                 scan = max(body_start, len(buf) - len(sep))
                 break
-            yield bytes(buf[body_start:end])
-            del buf[: end + len(sep)]
+            with memoryview(buf) as view:
+                part = bytes(view[body_start:end])  # the one copy (a bytearray slice would be a second)
+            yield part
+            del buf[: end + len(sep)]  # O(1): CPython bytearrays drop a prefix by moving their start
             scan = 0
-    if started and buf.strip() not in (b"", b"--", b"--\r\n"):
-        raise ValueError("multipart body ended inside a part")
+    if started:  # a complete body returns above, at its close delimiter: this one was cut short
+        raise ValueError("multipart body ended inside a part" if buf.strip() else
+                         "multipart body ended before its close delimiter")
 
 
 def encode_related(parts: Sequence[bytes], content_type: str = "application/dicom") -> tuple[str, bytes]:
