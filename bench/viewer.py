@@ -45,6 +45,19 @@ def _ensure_display() -> None:
     time.sleep(0.3)
 
 
+def _dispose(widget: Any) -> None:
+    """Destroy a Qt widget now, after its VTK render windows were finalized.
+
+    Order matters: Finalize() while the X window still exists, then delete the C++ widget
+    (no closeEvent on deletion). A QVTKRenderWindowInteractor left alive until interpreter
+    exit gets a closeEvent once its Python attributes are gone: Finalize -> __getattr__
+    recurses (RecursionError).
+    """
+    from shiboken6 import delete
+
+    delete(widget)
+
+
 def _fps(step: Callable[[int], None], render: Callable[[], None], n: int) -> float:
     for i in range(5):
         step(i)
@@ -89,8 +102,8 @@ def _stock(app: Any, volume: Any, size: tuple[int, int], msaa_off: bool) -> tupl
     n = volume.shape[0]
     scroll = _fps(lambda i: mapper.SetSliceNumber(i % n), rw.Render, 140)
     wl = _fps(lambda i: actor.GetProperty().SetColorLevel(40 + i % 50), rw.Render, 100)
-    w.Finalize()  # no close(): QVTKRenderWindowInteractor.closeEvent would finalize again and recurse
-    w.hide()
+    w.Finalize()
+    _dispose(w)
     return scroll, wl
 
 
@@ -125,7 +138,7 @@ def _ours(app: Any, cache: Any, ct_uid: str, mg_uid: str, size: tuple[int, int])
 
     out["mg_pan_zoom"] = _fps(pan_zoom, lambda: view.refresh({VIEW}), 100)
     view.finalize()
-    view.close()
+    _dispose(view)
     return out
 
 
@@ -154,9 +167,9 @@ def _first_image(app: Any, cache: Any, warm_uid: str, series_uids: list[str]) ->
         while time.perf_counter() < end:
             app.processEvents()
             time.sleep(0.005)
-    viewer.shutdown()
+    viewer.shutdown()  # finalizes every viewport's VTK window
     bridge.shutdown()
-    viewer.close()
+    _dispose(viewer)
     return times[1:]
 
 
@@ -167,6 +180,7 @@ def main() -> int:
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.split("x"))
     _ensure_display()
+    load_start = os.getloadavg()[0]
     from PySide6.QtWidgets import QApplication
 
     from app.importer import import_paths
@@ -194,7 +208,8 @@ def main() -> int:
     first = _first_image(app, cache, mr, [ct, ct2, ct])
     cache.close()
     med = {k: statistics.median(v) for k, v in runs.items()}
-    print(f"viewport {size[0]}x{size[1]} physical pixels, {args.repeats} runs (median), renderer llvmpipe/Xvfb")
+    print(f"viewport {size[0]}x{size[1]} physical pixels, {args.repeats} runs (median), renderer llvmpipe/Xvfb, "
+          f"load average {load_start:.2f} -> {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (fps scale with idle CPU)")
     print(f"stock VTK (default window, MSAA on) scroll {med['stock_scroll']:6.1f} fps  W/L {med['stock_wl']:6.1f} fps")
     print(f"stock VTK (MSAA off)               scroll {med['stock0_scroll']:6.1f} fps  W/L {med['stock0_wl']:6.1f} fps")
     print(f"viewer                             scroll {med['scroll']:6.1f} fps  W/L {med['wl']:6.1f} fps "

@@ -90,20 +90,19 @@ class CornerText:
     bottom_right: str
 
 
-def corner_text(
-    header: Any,
-    *,
-    state: ViewState,
-    t: ViewTransform,
-    window: Optional[Window],
-    frame_label: str,
-    position: Optional[float] = None,
-    thickness: Optional[float] = None,
-    calibration_note: str = "",
-    extra_right: str = "",
-) -> CornerText:
-    """Corner overlays like Weasis/RadiAnt: patient, study, series/slice, window/zoom."""
-    ds = header
+@dataclass(frozen=True)
+class HeaderText:
+    """The header-derived parts of the corner text (computed once per series, not per frame)."""
+
+    top_left: str
+    top_right: str
+    modality: str
+    series: str
+    color: bool
+    lossy: bool
+
+
+def header_text(ds: Any) -> HeaderText:
     sex_age = " ".join(v for v in (_text(ds, "PatientSex"), _text(ds, "PatientAge")) if v)
     top_left = "\n".join(v for v in (
         _text(ds, "PatientName").replace("^", " "),
@@ -118,14 +117,35 @@ def corner_text(
     ) if v)
     series = " ".join(v for v in (f"Se: {_text(ds, 'SeriesNumber')}" if _text(ds, "SeriesNumber") else "",
                                   _text(ds, "SeriesDescription")) if v)
+    color = int(ds.get("SamplesPerPixel") or 1) > 1 or _text(ds, "PhotometricInterpretation") == "PALETTE COLOR"
+    return HeaderText(top_left, top_right, _text(ds, "Modality"), series, color,
+                      _text(ds, "LossyImageCompression") == "01")
+
+
+def corner_text(
+    header: Any,
+    *,
+    state: ViewState,
+    t: ViewTransform,
+    window: Optional[Window],
+    frame_label: str,
+    position: Optional[float] = None,
+    thickness: Optional[float] = None,
+    calibration_note: str = "",
+    extra_right: str = "",
+) -> CornerText:
+    """Corner overlays like Weasis/RadiAnt: patient, study, series/slice, window/zoom.
+
+    ``header`` is the series' dataset or its precomputed :class:`HeaderText`.
+    """
+    h = header if isinstance(header, HeaderText) else header_text(header)
     slice_line = " ".join(v for v in (
         f"Pos: {position:.1f} mm" if position is not None else "",
         f"T: {thickness:g} mm" if thickness else "",
     ) if v)
-    bottom_left = "\n".join(v for v in (_text(ds, "Modality"), series, frame_label, slice_line) if v)
-    color = int(ds.get("SamplesPerPixel") or 1) > 1 or _text(ds, "PhotometricInterpretation") == "PALETTE COLOR"
+    bottom_left = "\n".join(v for v in (h.modality, h.series, frame_label, slice_line) if v)
     if window is None:
-        wl = "" if color or extra_right.startswith("GSPS") else "WL: VOI LUT"
+        wl = "" if h.color or extra_right.startswith("GSPS") else "WL: VOI LUT"
     else:
         wl = f"WL: {window[0]:.0f} WW: {window[1]:.0f}"
     if state.preset_name:
@@ -137,6 +157,6 @@ def corner_text(
         view.append("Flip H")
     if state.invert:
         view.append("Inverted")
-    lossy = "LOSSY" if _text(ds, "LossyImageCompression") == "01" else ""
+    lossy = "LOSSY" if h.lossy else ""
     bottom_right = "\n".join(v for v in (extra_right, wl, " ".join(view), calibration_note, lossy) if v)
-    return CornerText(top_left, top_right, bottom_left, bottom_right)
+    return CornerText(h.top_left, h.top_right, bottom_left, bottom_right)

@@ -19,16 +19,39 @@ from app.viewer.state import Window
 
 @lru_cache(maxsize=32)
 def grey_table(dtype: str, window: Window, function: str, invert: bool) -> np.ndarray:
-    """uint8 table indexed by the unsigned bit pattern of every value of ``dtype``."""
+    """uint8 table indexed by the unsigned bit pattern of every value of ``dtype``.
+
+    LINEAR windows are flat outside [centre - width/2, centre + width/2]: only that ramp is
+    computed (a W/L drag builds a new table per frame; 65536 float values cost ~0.8 ms).
+    """
     dt = np.dtype(dtype)
-    unsigned = dt.str.replace("i", "u")
-    domain = np.arange(2 ** (8 * dt.itemsize), dtype=unsigned).view(dt)
-    unit = voi_unit(domain, window, function)
-    if invert:
-        unit = 1.0 - unit
-    table = np.rint(unit * 255.0).astype(np.uint8)
+    if function in ("LINEAR", "LINEAR_EXACT") and dt.itemsize == 2:
+        table = _linear_table(dt, window, function, invert)
+    else:
+        domain = np.arange(2 ** (8 * dt.itemsize), dtype=dt.str.replace("i", "u")).view(dt)
+        table = _to_bytes(voi_unit(domain, window, function), invert)
     table.flags.writeable = False
     return table
+
+
+def _to_bytes(unit: np.ndarray, invert: bool) -> np.ndarray:
+    return np.rint((1.0 - unit if invert else unit) * 255.0).astype(np.uint8)
+
+
+def _linear_table(dt: np.dtype, window: Window, function: str, invert: bool) -> np.ndarray:
+    """grey_table for a (clipped, monotone) linear window: exact ramp, constant ends."""
+    info = np.iinfo(dt)
+    centre, width = float(window[0]), float(window[1])
+    lo = int(max(info.min, np.floor(centre - width / 2.0) - 2))
+    hi = int(min(info.max, np.ceil(centre + width / 2.0) + 2))
+    lo, hi = min(lo, info.max), max(hi, info.min)
+    by_value = np.empty(2 ** (8 * dt.itemsize), np.uint8)  # index = value - info.min
+    ramp = _to_bytes(voi_unit(np.arange(lo, hi + 1, dtype=np.float64), window, function), invert)
+    by_value[lo - info.min:hi - info.min + 1] = ramp
+    by_value[:lo - info.min] = ramp[0]
+    by_value[hi - info.min + 1:] = ramp[-1]
+    # unsigned bit pattern order: for signed types the negative half comes second
+    return by_value if info.min == 0 else np.concatenate((by_value[-info.min:], by_value[:-info.min]))
 
 
 @lru_cache(maxsize=8)
@@ -39,10 +62,7 @@ def voi_lut_table(dtype: str, lut: Lut, bits: int, invert: bool) -> np.ndarray:
     first, data, table_dtype = lut
     table = np.frombuffer(data, dtype=table_dtype)
     index = np.clip(domain.astype(np.int64) - first, 0, len(table) - 1)
-    unit = np.clip(table[index] / float(2 ** max(bits, 1) - 1), 0.0, 1.0)
-    if invert:
-        unit = 1.0 - unit
-    return np.rint(unit * 255.0).astype(np.uint8)
+    return _to_bytes(np.clip(table[index] / float(2 ** max(bits, 1) - 1), 0.0, 1.0), invert)
 
 
 def _tabled(values: np.ndarray) -> bool:

@@ -2,24 +2,25 @@
 
 Speed: the frame is windowed in numpy (one table lookup) into a uint8 buffer that a
 vtkImageData wraps zero-copy; a scroll or W/L drag only marks it Modified, so VTK uploads
-one 8-bit texture and does no colour mapping. The camera (not the data) carries zoom,
-pan, rotation and flip. Render windows must be created with multisampling off (see
+one 8-bit texture and does no colour mapping. The image is a textured 2D quad
+(props_view.ImageQuad), half the per-pixel cost of vtkImageSliceMapper on llvmpipe. The
+camera (not the data) carries zoom, pan, rotation and flip. Text actors are only touched
+when their string or position changes (a changed string re-lays out and re-uploads that
+text). Render windows must be created with multisampling off (see
 ``configure_render_window``): 8x MSAA costs llvmpipe ~10x on a full-window image.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
-from vtkmodules.util import numpy_support
-from vtkmodules.vtkCommonDataModel import vtkImageData
-from vtkmodules.vtkRenderingCore import vtkImageSlice, vtkImageSliceMapper, vtkRenderer, vtkTextActor
-from vtkmodules.vtkRenderingImage import vtkImageStack
+from vtkmodules.vtkRenderingCore import vtkRenderer, vtkTextActor
 
 from app.viewer.annotations import scale_bar
 from app.viewer.interaction import FRAME, MEASURE, VIEW, WINDOW
+from app.viewer.props_view import ImageQuad
 from app.viewer.props_view import Lines as _Lines
 from app.viewer.props_view import configure_render_window, text_actor
 from app.viewer.viewport_model import ViewportModel
@@ -40,29 +41,9 @@ class SceneView:
         self.renderer, self.model, self.scale = renderer, model, scale
         renderer.SetBackground(0, 0, 0)
         renderer.GetActiveCamera().ParallelProjectionOn()
-        self._buf: Optional[np.ndarray] = None
-        self._image = vtkImageData()
-        self._mapper = vtkImageSliceMapper()
-        self._mapper.SetInputData(self._image)
-        self._slice = vtkImageSlice()
-        self._slice.SetMapper(self._mapper)
-        prop = self._slice.GetProperty()
-        prop.SetColorWindow(255.0)  # identity: the buffer already holds display values
-        prop.SetColorLevel(127.5)
-        self._ov_buf: Optional[np.ndarray] = None
-        self._ov_image = vtkImageData()
-        ov_mapper = vtkImageSliceMapper()
-        ov_mapper.SetInputData(self._ov_image)
-        self._ov_slice = vtkImageSlice()
-        self._ov_slice.SetMapper(ov_mapper)
-        self._ov_slice.GetProperty().SetInterpolationTypeToNearest()
-        self._ov_slice.GetProperty().SetLayerNumber(1)
-        self._stack = vtkImageStack()
-        self._stack.AddImage(self._slice)
-        self._stack.AddImage(self._ov_slice)
-        self._stack.SetActiveLayer(0)
-        self._stack.VisibilityOff()
-        renderer.AddViewProp(self._stack)
+        self._image = ImageQuad(renderer)  # first added, first drawn: under everything else
+        self._overlay = ImageQuad(renderer)
+        self._overlay.set_interpolate(False)
         fs = int(round(13 * scale))
         self.corners = {
             "tl": text_actor(fs, "left", "top"), "tr": text_actor(fs, "right", "top"),
@@ -84,47 +65,30 @@ class SceneView:
         self._gsps = _Lines(renderer, GSPS_RGB, world=True)
         self._reflines = _Lines(renderer, REFLINE_RGB, world=True, width=1.0)
         self._labels: list[vtkTextActor] = []
+        self._texts: dict[vtkTextActor, tuple[str, tuple[float, float]]] = {}
         self.window_used: Any = None
         self.last_window: Any = None
         self.show_text = True
 
     # -- image -------------------------------------------------------------------------------
-    def _wrap(self, image: vtkImageData, buf: np.ndarray, sx: float, sy: float) -> None:
-        rows, cols = buf.shape[:2]
-        image.SetDimensions(cols, rows, 1)
-        image.SetSpacing(sx, sy, 1.0)
-        image.SetOrigin(0.0, 0.0, 0.0)
-        comps = 1 if buf.ndim == 2 else buf.shape[2]
-        arr = numpy_support.numpy_to_vtk(buf.reshape(-1, comps) if comps > 1 else buf.reshape(-1), deep=False,
-                                         array_type=numpy_support.get_vtk_array_type(np.uint8))
-        image.GetPointData().SetScalars(arr)
-
     def _update_image(self) -> None:
         model = self.model
-        shape = model.display_shape()
         g = model.image_geometry()
-        if self._buf is None or self._buf.shape != shape or self._image.GetSpacing()[:2] != (g.sx, g.sy):
-            self._buf = np.zeros(shape, np.uint8)
-            self._wrap(self._image, self._buf, g.sx, g.sy)
-        self.window_used = model.render_into(self._buf)
-        self._image.GetPointData().GetScalars().Modified()
-        self._image.Modified()
-        self._slice.GetProperty().SetInterpolationType(1 if model.state.interpolate else 0)
-        self._stack.VisibilityOn()
+        buf = self._image.ensure(model.display_shape(), g.sx, g.sy)
+        self.window_used = model.render_into(buf)
+        self._image.modified()
+        self._image.set_interpolate(model.state.interpolate)
+        self._image.set_visible(True)
 
     def _update_overlay(self) -> None:
         layer = self.model.overlay_layer()
         if layer is None:
-            self._ov_slice.VisibilityOff()
+            self._overlay.set_visible(False)
             return
         g = self.model.image_geometry()
-        if self._ov_buf is None or self._ov_buf.shape != layer.shape:
-            self._ov_buf = np.zeros(layer.shape, np.uint8)
-            self._wrap(self._ov_image, self._ov_buf, g.sx, g.sy)
-        np.copyto(self._ov_buf, layer)
-        self._ov_image.GetPointData().GetScalars().Modified()
-        self._ov_image.Modified()
-        self._ov_slice.VisibilityOn()
+        np.copyto(self._overlay.ensure(layer.shape, g.sx, g.sy), layer)
+        self._overlay.modified()
+        self._overlay.set_visible(True)
 
     # -- camera, texts -------------------------------------------------------------------------
     def _update_camera(self) -> None:
@@ -138,6 +102,14 @@ class SceneView:
         cam.SetParallelScale(t.parallel_scale)
         cam.SetClippingRange(1.0, 2000.0)
 
+    def _set_text(self, actor: vtkTextActor, text: str, pos: tuple[float, float]) -> None:
+        """Touch a text actor only when its string or position changed: a new string costs
+        a FreeType layout and a texture upload; an unchanged one costs nothing."""
+        if self._texts.get(actor) != (text, pos):
+            self._texts[actor] = (text, pos)
+            actor.SetInput(text)
+            actor.SetPosition(*pos)
+
     def _update_texts(self) -> None:
         model = self.model
         w, h = model.width, model.height
@@ -145,21 +117,19 @@ class SceneView:
         corners = model.corner_text(self.window_used)
         for key, text, pos in (("tl", corners.top_left, (pad, h - pad)), ("tr", corners.top_right, (w - pad, h - pad)),
                                ("bl", corners.bottom_left, (pad, pad)), ("br", corners.bottom_right, (w - pad, pad))):
-            actor = self.corners[key]
-            actor.SetInput(text if self.show_text else "")
-            actor.SetPosition(*pos)
+            self._set_text(self.corners[key], text if self.show_text else "", pos)
         labels = model.orientation()
         for edge, pos in (("left", (pad, h / 2)), ("right", (w - pad, h / 2)), ("top", (w / 2, h - pad)),
                           ("bottom", (w / 2, pad))):
-            self.markers[edge].SetInput(labels.get(edge, ""))
-            self.markers[edge].SetPosition(*pos)
+            self._set_text(self.markers[edge], labels.get(edge, ""), pos)
         self._update_scale_bar()
 
     def _update_scale_bar(self) -> None:
         model = self.model
-        if not model.calibration().calibrated or model.calibration().source == "US region":
+        cal = model.calibration()
+        if not cal.calibrated or cal.source == "US region":
             self._bar.set([])
-            self._bar_text.SetInput("")
+            self._set_text(self._bar_text, "", (0.0, 0.0))
             return
         length, label = scale_bar(model.transform())
         w = model.width
@@ -167,8 +137,7 @@ class SceneView:
         x0, x1 = w / 2 - length / 2, w / 2 + length / 2
         tick = 5 * self.scale
         self._bar.set([[(x0, y + tick), (x0, y), (x1, y), (x1, y + tick)], [(w / 2, y), (w / 2, y + tick * 0.6)]])
-        self._bar_text.SetInput(label)
-        self._bar_text.SetPosition(w / 2, y + tick + 2)
+        self._set_text(self._bar_text, label, (w / 2, y + tick + 2))
 
     # -- measurements and other graphics -------------------------------------------------------
     def _shape(self, m: Any, t: Any) -> list[list[tuple[float, float]]]:
@@ -236,7 +205,8 @@ class SceneView:
     def update(self, changes: frozenset | set = ALL) -> None:
         """Bring the props up to date with the model; ``changes`` limits the work."""
         if not self.model.has_image:
-            self._stack.VisibilityOff()
+            self._image.set_visible(False)
+            self._overlay.set_visible(False)
             return
         if FRAME in changes or WINDOW in changes:
             self._update_image()

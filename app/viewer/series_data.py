@@ -42,6 +42,7 @@ class SeriesInfo:
     geometry: Optional[VolumeGeometry] = None  # set when the frames form one sorted volume
     frame_of_reference: str = ""
     extra: dict = field(default_factory=dict)
+    _normal0: Optional[tuple] = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def frame_count(self) -> int:
@@ -67,7 +68,9 @@ class SeriesInfo:
 
     def position(self, index: int) -> Optional[float]:
         """Distance of frame ``index`` along the series normal (mm), None without geometry."""
-        ref, normal = self.refs[index], self.normal(0)
+        if self._normal0 is None:  # asked on every scrolled frame (corner text, sync): compute once
+            self._normal0 = (self.normal(0),)
+        ref, normal = self.refs[index], self._normal0[0]
         if ref.ipp is None or normal is None:
             return None
         return float(np.asarray(ref.ipp, float) @ normal)

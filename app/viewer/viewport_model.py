@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from app.viewer.annotations import CornerText, corner_text, orientation_labels
+from app.viewer.annotations import CornerText, corner_text, header_text, orientation_labels
 from app.viewer.calibration import Calibration, calibration_of, display_spacing
 from app.viewer.display import effective_window, frame_to_uint8
 from app.viewer.frames import FrameSource
@@ -39,6 +39,7 @@ class ViewportModel:
         self.show_overlays = True
         self._range: dict[int, float] = {}
         self._overlay_cache: dict[int, Optional[np.ndarray]] = {}
+        self._per_series: dict[Any, Any] = {}  # header-derived values that do not change per frame
 
     # -- content -----------------------------------------------------------------------------
     def set_series(self, info: SeriesInfo, frames: Optional[FrameSource] = None, frame: Optional[int] = None) -> None:
@@ -46,7 +47,14 @@ class ViewportModel:
         self.state = ViewState(frame_count=info.frame_count)
         self.state.set_frame(info.frame_count // 2 if frame is None else frame)
         self.active, self._range, self.presentation = None, {}, None
-        self.segmentations, self._overlay_cache = [], {}
+        self.segmentations, self._overlay_cache, self._per_series = [], {}, {}
+
+    def _memo(self, key: Any, make: Any) -> Any:
+        """Per-series memo (headers are immutable once parsed): scrolling re-reads nothing."""
+        found = self._per_series.get(key)
+        if found is None:
+            found = self._per_series[key] = make()
+        return found
 
     @property
     def has_image(self) -> bool:
@@ -71,9 +79,10 @@ class ViewportModel:
 
     def calibration(self) -> Calibration:
         assert self.series is not None and self.frames is not None
-        ref = self.ref
-        ds = self.series.header if self.series.is_volume else self.frames.dataset(ref.path)
-        return calibration_of(ds, ref.frame)
+        series, frames, ref = self.series, self.frames, self.ref
+        key = ("cal", "") if series.is_volume else ("cal", ref.path, ref.frame)
+        return self._memo(key, lambda: calibration_of(series.header if series.is_volume else frames.dataset(ref.path),
+                                                      ref.frame))
 
     def image_geometry(self) -> ImageGeometry:
         ref = self.ref
@@ -130,9 +139,9 @@ class ViewportModel:
         if i not in self._overlay_cache:
             ref = self.ref
             shape = self.values().shape[:2]
-            ds = self.series.header if ref.path == str(getattr(self.series.header, "filename", "")) \
-                else self.frames.dataset(ref.path)
-            planes = overlay_plane_masks(ds, ref.frame, shape) if _has_overlays(ds) else []
+            own = ref.path == str(getattr(self.series.header, "filename", ""))
+            ds = self.series.header if own else self.frames.dataset(ref.path) if _may_have_overlays(ref) else None
+            planes = overlay_plane_masks(ds, ref.frame, shape) if ds is not None and _has_overlays(ds) else []
             segs, colours = [], {}
             for seg in self.segmentations:
                 segs += seg.masks_for(self.sop_uid(), ref.ipp, shape)
@@ -151,21 +160,24 @@ class ViewportModel:
     def corner_text(self, window: Optional[Window]) -> CornerText:
         assert self.series is not None
         cal = self.calibration()
-        thickness = self.series.header.get("SliceThickness")
+        header = self.series.header
+        thickness = self._memo("thickness", lambda: str(header.get("SliceThickness") or ""))
         extra = f"Cine {self.cine_fps():.0f} fps" if self.state.cine_playing else ""
         if self.presentation is not None and self.state.window is None:
             extra = f"GSPS: {self.presentation.label}"
         return corner_text(
-            self.series.header, state=self.state, t=self.transform(), window=window,
+            self._memo("header_text", lambda: header_text(header)), state=self.state, t=self.transform(), window=window,
             frame_label=self.frame_label(), position=self.series.position(self.state.frame) if self.series.is_volume else None,
-            thickness=float(thickness) if thickness not in (None, "") else None,
+            thickness=float(thickness) if thickness else None,
             calibration_note="" if cal.source == "PixelSpacing" else cal.notice, extra_right=extra,
         )
 
     def orientation(self) -> dict[str, str]:
         assert self.series is not None
-        po = self.series.header.get("PatientOrientation") or ()
-        return orientation_labels(self.ref.iop, self.transform(), [str(v) for v in po])
+        header, iop, t = self.series.header, self.ref.iop, self.transform()
+        po = self._memo("po", lambda: tuple(str(v) for v in (header.get("PatientOrientation") or ())))
+        # the labels depend on the directions only: rotation and flip, not zoom or pan
+        return self._memo(("orientation", iop, t.rotation, t.hflip), lambda: orientation_labels(iop, t, list(po)))
 
     def cine_fps(self) -> float:
         if self.state.cine_fps > 0:
@@ -194,3 +206,27 @@ class ViewportModel:
 
 def _has_overlays(ds: Any) -> bool:
     return any((g, 0x3000) in ds for g in range(0x6000, 0x6020, 2))
+
+
+_LITTLE_ENDIAN = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
+
+
+def _may_have_overlays(ref: Any) -> bool:
+    """Cheap pre-check before parsing a slice's header for overlay planes (~2 ms per file).
+
+    False only when the raw bytes before Pixel Data of a little-endian file hold no
+    (60xx,3000) tag; anything else (compressed, big endian, multi-frame) says True.
+    """
+    if ref.frame != 0 or ref.pixel_offset is None or ref.transfer_syntax not in _LITTLE_ENDIAN:
+        return True
+    try:
+        with open(ref.path, "rb") as f:
+            head = f.read(ref.pixel_offset)
+    except OSError:
+        return True
+    at = head.find(b"\x60\x00\x30", 1)  # (60xx,3000) Overlay Data, little endian: xx 60 00 30
+    while at != -1:
+        if head[at - 1] <= 0x1E:
+            return True
+        at = head.find(b"\x60\x00\x30", at + 1)
+    return False
