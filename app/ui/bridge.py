@@ -52,6 +52,7 @@ class TaskBridge(QObject):
         super().__init__(parent)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="telerad-task")
         self._running: set[TaskHandle] = set()
+        self._closed = False
 
     def submit(
         self,
@@ -63,8 +64,14 @@ class TaskBridge(QObject):
         on_progress: Optional[Callable[[Progress], None]] = None,
         **kwargs: Any,
     ) -> TaskHandle:
-        """Start ``fn`` in the pool; callbacks run on the main thread."""
+        """Start ``fn`` in the pool; callbacks run on the main thread. After :meth:`shutdown` (the window
+        is closing) nothing starts: the handle comes back cancelled and done."""
         handle = TaskHandle(label, self)
+        if self._closed:
+            log.debug("task %s not started: the bridge is shut down", label)
+            handle.cancel()
+            handle.done = True
+            return handle
         for signal, slot in ((handle.succeeded, on_success), (handle.failed, on_failure),
                              (handle.progressed, on_progress)):
             if slot is not None:
@@ -99,6 +106,7 @@ class TaskBridge(QObject):
 
     def shutdown(self) -> None:
         """Cancel everything and wait for the workers (called when the window closes)."""
+        self._closed = True
         for handle in self._running:
             handle.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -72,6 +72,21 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([620, 660])
         self.setCentralWidget(self.splitter)
 
+    def _retrieve_then_open(self, study_uid: str, prior_uids: list[str]) -> None:
+        if not self.network.state().nodes:
+            self.statusBar().showMessage("This study is not in the local cache and no PACS node is configured", 10000)
+            return
+
+        def opened(_result: Any) -> None:
+            if self.cache.get_study(study_uid) is None:
+                self.statusBar().showMessage("The PACS sent no instance of this study", 10000)
+            else:
+                self.worklist_panel.refresh()
+                self.open_study(study_uid, prior_uids)
+
+        self.bridge.submit("Retrieving study", self.network.retrieve, study_uid, on_success=opened,
+                           on_failure=self._show_error)
+
     def _give_room_to_images(self) -> None:
         """While reading, the worklist narrows to a third of the window (the user may widen it again)."""
         left, right = self.splitter.sizes()
@@ -157,9 +172,13 @@ class MainWindow(QMainWindow):
         return self.worklist_panel.refresh()
 
     def open_study(self, study_uid: str, prior_uids: list[str]) -> None:
-        """Open a study with its priors in the reading area and record the access."""
+        """Open a study with its priors in the reading area and record the access; a study that is
+        only on a remote node is retrieved first (with progress and cancel), then opened."""
         from app.audit import events
 
+        if self.cache.get_study(study_uid) is None:
+            self._retrieve_then_open(study_uid, prior_uids)
+            return
         self.viewer_area.open_study(study_uid)
         self.report_area.open_study(study_uid)
         self._give_room_to_images()

@@ -54,3 +54,12 @@ def test_cancel_stops_the_task_and_failures_are_delivered(qtbot) -> None:  # typ
     qtbot.waitUntil(lambda: bad.done, timeout=5000)
     assert len(failures) == 1 and isinstance(failures[0], TypeError)
     bridge.shutdown()
+
+
+def test_nothing_starts_after_shutdown(qtbot) -> None:  # type: ignore[no-untyped-def]
+    bridge = TaskBridge()
+    bridge.shutdown()
+    ran: list[str] = []
+    handle = bridge.submit("late", _work, 1, on_success=ran.append)
+    qtbot.wait(50)
+    assert handle.done and handle.cancel_event.is_set() and ran == []

@@ -184,3 +184,19 @@ def test_worklist_polls_the_node_and_prefetches_priors(qtbot, make_window, net_c
                     timeout=20_000)
     states = win.worklist_panel.prefetch.states()
     assert {states[ct_study.uid].state, states[tilted_study.uid].state} == {"done"}
+
+
+def test_opening_a_remote_study_retrieves_it_first(qtbot, make_window, net_config, orthanc, tilted_study) -> None:  # type: ignore[no-untyped-def]
+    win = make_window(net_config, name="remote-open")
+    assert win.cache.get_study(tilted_study.uid) is None
+    win.open_study(tilted_study.uid, [])
+    qtbot.waitUntil(lambda: win.viewer_area.study_uid == tilted_study.uid, timeout=60_000)
+    assert win.cache.instance_uids(tilted_study.uid) == set(tilted_study.sop_uids)
+    qtbot.waitUntil(lambda: win.report_area.report is not None, timeout=30_000)
+
+
+def test_opening_a_remote_study_without_nodes_explains(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
+    win = make_window(None, name="no-nodes")
+    win.open_study("1.2.3.4", [])
+    assert "no PACS node" in win.statusBar().currentMessage()
+    assert win.viewer_area.study_uid is None
