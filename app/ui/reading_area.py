@@ -89,6 +89,8 @@ class ReadingArea(QTabWidget):
                 self.statusMessage.emit(caps.message)
             self._replace_tab(1, self.mpr, "MPR")
         self.mpr.set_mpr_volume(volume)
+        if volume.notice:
+            self.statusMessage.emit(f"MPR: {volume.notice}")
 
     def shutdown(self) -> None:
         """Release VTK resources before the window closes."""

@@ -34,6 +34,7 @@ class MprVolume:
     modality: str = ""
     series_uid: str = ""
     keepalive: object = None  # the loader's Volume (owns shared memory behind ``array``)
+    notice: str = ""  # what the reader should know (e.g. slices interpolated onto a regular grid)
 
 
 def slice_ref(record: "InstanceRecord") -> list[SliceRef]:
@@ -98,9 +99,15 @@ def load_mpr_volume(cache: "Cache", series_uid: str, *, progress: Optional[Progr
     slices = series_slices(cache, series_uid)
     if len(slices) < MIN_SLICES:
         raise GeometryError(f"{len(slices)} slices: too few for a 3D reformat (need {MIN_SLICES})")
+    from app.dicom.regular import needs_regular_grid, regularize
+
     volume = load_volume(slices, progress=progress, cancel=cancel, workers=workers)
     modality = next((s.modality for s in _series_of(cache, series_uid)), "")
-    return MprVolume(volume.array, volume.geometry, header_window(cache, series_uid), modality, series_uid, volume)
+    window = header_window(cache, series_uid)
+    if needs_regular_grid(volume.geometry):  # gaps would otherwise be squeezed out of every reformat
+        array, geometry, notice = regularize(volume.array, volume.geometry)
+        return MprVolume(array, geometry, window, modality, series_uid, None, notice)
+    return MprVolume(volume.array, volume.geometry, window, modality, series_uid, volume)
 
 
 def _series_of(cache: "Cache", series_uid: str) -> list:
