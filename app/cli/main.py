@@ -56,7 +56,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.selftest:
-        from app.selftest import run_selftest
+        from app.ui.selftest import run_selftest
 
         return run_selftest(args.selftest_out, verbose=args.verbose > 0)
     if args.command is None:

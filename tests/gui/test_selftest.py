@@ -39,7 +39,7 @@ def test_selftest_writes_a_real_png_and_cleans_up(tmp_path: Path, artifacts: Pat
 
 def test_selftest_failure_is_one_line_and_non_zero(qapp, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    import app.selftest as selftest
+    import app.ui.selftest as selftest
 
     monkeypatch.setattr(selftest, "DEMO_STUDY", "no-such-study")
     assert selftest.run_selftest(None) == 1

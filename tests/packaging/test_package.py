@@ -82,7 +82,7 @@ def test_tarball_and_appdir(built: Path, xdisplay: str, tmp_path: Path) -> None:
 
 
 def test_installed_selftest(installed: Path, xdisplay: str, tmp_path: Path) -> None:
-    from app.selftest import CODEC_SYNTAXES
+    from app.ui.selftest import CODEC_SYNTAXES
 
     out = tmp_path / "selftest.png"
     proc = subprocess.run([str(installed / "opt" / "telerad" / "telerad"), "--selftest", "--out", str(out)],
