@@ -47,3 +47,13 @@ def resources_dir() -> Path:
     bundle = getattr(sys, "_MEIPASS", None)
     base = Path(bundle) if bundle else Path(__file__).resolve().parents[1]
     return base / "resources"
+
+
+def user_name() -> str:
+    """The local user, recorded in audit events."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "unknown"

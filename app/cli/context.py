@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 from typing import TYPE_CHECKING
 
-from app.config import Paths, resolve_paths
+from app.config import Paths, resolve_paths, user_name
 
 if TYPE_CHECKING:
     from app.audit import AuditLog
@@ -30,14 +29,6 @@ def open_audit(args: argparse.Namespace) -> "AuditLog":
     from app.audit import AuditLog
 
     return AuditLog(paths(args).audit_db)
-
-
-def user_name() -> str:
-    """The local user, recorded in audit events."""
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        return "unknown"
 
 
 def audit_event(args: argparse.Namespace, event: object, **fields: object) -> None:

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator, Optional
 import numpy as np
 
 from app import __version__
-from app.config import Paths, resources_dir
+from app.config import Paths, resources_dir, user_name
 
 PANEL = 512  # height of each panel in the composed PNG
 DEMO_STUDY = "ct-head-phantom"
@@ -95,7 +95,6 @@ def open_window(paths: Paths) -> tuple[Any, Any, Any, Any]:
     from PySide6.QtWidgets import QApplication
 
     from app.audit import AuditLog
-    from app.cli.context import user_name
     from app.store import Cache
     from app.ui.main_window import MainWindow
 
