@@ -12,13 +12,8 @@ Prints fps, ratios against stock and PASS/FAIL per target.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import math
-import os
-import select
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,24 +22,11 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from tests.xvfb import ensure_display  # noqa: E402
 CT = REPO.parent / "shared" / "data" / "ct" / "philips_phantom_study1_1mm"
 SIZE = (1200, 900)
 FRAMES = 40
-
-
-def start_xvfb() -> None:
-    """Private Xvfb (dies with this process) when no display is set."""
-    if os.environ.get("DISPLAY"):
-        return
-    read_fd, write_fd = os.pipe()
-    subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                     pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                     preexec_fn=lambda: ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM))
-    os.close(write_fd)
-    select.select([read_fd], [], [], 15)
-    os.environ["DISPLAY"] = ":" + os.read(read_fd, 64).decode().strip()
-    os.environ["QT_QPA_PLATFORM"] = "xcb"
-    time.sleep(0.3)
 
 
 def rss() -> int:
@@ -222,7 +204,7 @@ def stock(app, array, geometry) -> dict:
 
 
 def main() -> int:
-    start_xvfb()
+    ensure_display()
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import select
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,22 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 sys.path.insert(0, str(REPO))
 
-
-def _ensure_display() -> None:
-    """Start a private Xvfb (dies with us) when there is no X display."""
-    if os.environ.get("DISPLAY"):
-        return
-    if shutil.which("Xvfb") is None:
-        sys.exit("Xvfb is needed (apt install xvfb)")
-    read_fd, write_fd = os.pipe()
-    subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1920x1200x24", "-nolisten", "tcp"],
-                     pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                     preexec_fn=lambda: __import__("ctypes").CDLL("libc.so.6").prctl(1, 15))
-    os.close(write_fd)
-    select.select([read_fd], [], [], 10)
-    os.environ["DISPLAY"] = ":" + os.read(read_fd, 64).decode().strip()
-    os.environ["QT_QPA_PLATFORM"] = "xcb"
-    time.sleep(0.3)
+from tests.xvfb import ensure_display  # noqa: E402
 
 
 def _dispose(widget: Any) -> None:
@@ -179,7 +161,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.split("x"))
-    _ensure_display()
+    ensure_display()
     load_start = os.getloadavg()[0]
     from PySide6.QtWidgets import QApplication
 

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,16 +44,10 @@ sys.exit(main(["--data-dir", sys.argv[1], "run", "--no-demo"]))
 
 
 def _display_env() -> dict[str, str]:
-    env = dict(os.environ)
-    if env.get("DISPLAY") or shutil.which("Xvfb") is None:
-        env.setdefault("QT_QPA_PLATFORM", "offscreen" if not env.get("DISPLAY") else "xcb")
-        return env
-    proc = subprocess.Popen(["Xvfb", ":97", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
-    _display_env.proc = proc  # type: ignore[attr-defined]
-    env.update(DISPLAY=":97", QT_QPA_PLATFORM="xcb")
-    return env
+    from tests.xvfb import ensure_display
+
+    ensure_display()
+    return dict(os.environ)
 
 
 def cold_start() -> float:
@@ -69,9 +62,6 @@ def cold_start() -> float:
             if not lines:
                 raise RuntimeError(f"no paint: {out.stderr[-500:]}")
             best = min(best, float(lines[0].split()[1]) - started)
-    proc = getattr(_display_env, "proc", None)
-    if proc is not None:
-        proc.terminate()
     return best
 
 

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.cli.context import audit_event, open_cache
+from app.cli.context import audit_event, open_cache, window_arg
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,17 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--series", action="append", default=[], metavar="UID",
                         help="series to show first (repeatable); the rest of the grid is filled in order")
     parser.add_argument("--size", default="1024x1024", metavar="WxH", help="image size in pixels (default 1024x1024)")
-    parser.add_argument("--window", type=_window, metavar="C,W", help="window centre,width for every viewport")
+    parser.add_argument("--window", type=window_arg, metavar="C,W", help="window centre,width for every viewport")
     parser.add_argument("--no-priors", action="store_true", help="do not hang prior studies")
     parser.add_argument("--mpr", action="store_true", help="the MPR layout (axial, coronal, sagittal, 3D) instead")
-
-
-def _window(text: str) -> tuple[float, float]:
-    try:
-        centre, width = (float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected CENTRE,WIDTH, e.g. 40,80") from None
-    return centre, width
 
 
 def _size(text: str) -> tuple[int, int]:

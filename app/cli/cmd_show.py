@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from app.cli.context import audit_event, open_cache
+from app.cli.context import audit_event, open_cache, window_arg
 
 if TYPE_CHECKING:
     from app.store import Cache, InstanceRecord
@@ -17,17 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", metavar="UID|FILE", help="a file, or a SOP instance / series / study UID in the cache")
     parser.add_argument("--png", required=True, type=Path, metavar="OUT", help="PNG file to write")
     parser.add_argument("--frame", type=int, help="frame number, from 0 (default: the middle frame)")
-    parser.add_argument("--window", type=_window, metavar="C,W", help="window centre and width, e.g. 40,80")
-
-
-def _window(text: str) -> tuple[float, float]:
-    try:
-        centre, width = (float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected CENTRE,WIDTH, e.g. 40,80") from None
-    if width <= 0:
-        raise argparse.ArgumentTypeError("window width must be positive")
-    return centre, width
+    parser.add_argument("--window", type=window_arg, metavar="C,W", help="window centre and width, e.g. 40,80")
 
 
 def execute(args: argparse.Namespace) -> int:

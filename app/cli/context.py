@@ -38,3 +38,14 @@ def audit_event(args: argparse.Namespace, event: object, **fields: object) -> No
         log.record(event, user=user_name(), **fields)  # type: ignore[arg-type]
     finally:
         log.close()
+
+
+def window_arg(text: str) -> tuple[float, float]:
+    """argparse type of ``--window C,W`` (centre, positive width)."""
+    try:
+        centre, width = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected CENTRE,WIDTH, e.g. 40,80") from None
+    if width <= 0:
+        raise argparse.ArgumentTypeError("window width must be positive")
+    return centre, width

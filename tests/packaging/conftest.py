@@ -46,9 +46,9 @@ def installed(deb: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def xdisplay() -> str:
     """A private Xvfb (as tests/gui does), killed when pytest exits."""
-    from tests.gui.conftest import _start_xvfb
+    from tests.xvfb import start_xvfb
 
-    return _start_xvfb()
+    return start_xvfb()
 
 
 def clean_env(display: str, home: Path) -> dict[str, str]:
