@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.telerad-installed
 APT_PACKAGES := xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 libegl1 libgl1 \
 	orthanc orthanc-dicomweb dcmtk dicom3tools poppler-utils libnss3-tools libopenjp2-tools \
-	binutils file zstd
+	binutils file zstd icu-devtools gcc
 
 .PHONY: run test test-core test-gui lint-imports system-deps venv bench lock clean
 

@@ -17,7 +17,7 @@ version=$("$py" -c 'import app; print(app.__version__)')
 arch=$(dpkg --print-architecture)
 "$py" -m PyInstaller --version >/dev/null 2>&1 || {
   echo "PyInstaller is missing: $py -m pip install pyinstaller (see packaging/README.md)" >&2; exit 1; }
-for tool in dpkg-deb zstd readelf strip file ldd; do
+for tool in dpkg-deb zstd readelf strip file ldd icupkg genccode gcc; do
   command -v "$tool" >/dev/null || { echo "missing tool: $tool" >&2; exit 1; }
 done
 

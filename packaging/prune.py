@@ -1,5 +1,6 @@
 """Trim a PyInstaller Analysis: drop Qt plugins and translations the workstation never uses,
-then the shared libraries that only those plugins needed (DT_NEEDED graph, via readelf).
+the desktop-platform libraries the distribution provides (PLATFORM_LIB), then the shared libraries
+that only those files needed (DT_NEEDED graph, via readelf).
 
 Kept Qt platforms: xcb (the VTK views need X11; on Wayland the app runs through XWayland),
 offscreen and minimal (headless tools). Dropped: the GTK3 platform theme (it alone pulls in
@@ -28,11 +29,19 @@ DROP_PLUGIN_PREFIXES = (
     "imageformats/libqwbmp",
 )
 NEEDED = re.compile(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]")
+#: Desktop-platform libraries PyInstaller copies from the build machine, left to the distribution instead
+#: (build.sh turns them into .deb Depends): the X11/xcb/xkbcommon stack, fontconfig and FreeType (they
+#: must match the system's font configuration), D-Bus with what it links (systemd, gcrypt, lz4, cap),
+#: GLib. The same choice as AppImage's excludelist; every X11 desktop has them.
+PLATFORM_LIB = re.compile(r"^lib(X11|X11-xcb|Xau|Xdmcp|xcb(-[a-z0-9-]+)?|xkbcommon(-x11)?|fontconfig|freetype|"
+                          r"dbus-1|systemd|gcrypt|gpg-error|lz4|cap|glib-2\.0|gthread-2\.0|pcre2-8|bsd|md)\.so(\.\d+)*$")
 
 
 def is_dropped(dest: str) -> bool:
-    """True for Qt translations and unused Qt plugins (bundle-relative POSIX path)."""
+    """True for Qt translations, unused Qt plugins and platform libraries (bundle-relative POSIX path)."""
     dest = dest.replace("\\", "/")
+    if "/" not in dest and PLATFORM_LIB.match(dest):
+        return True
     if dest.startswith(QT + "translations/"):
         return True
     return dest.startswith(QT + "plugins/") and dest[len(QT + "plugins/"):].startswith(DROP_PLUGIN_PREFIXES)

@@ -32,8 +32,8 @@ CODEC_SYNTAXES = {"JPEG-LS": "1.2.840.10008.1.2.4.80", "JPEG 2000": "1.2.840.100
                   "JPEG lossless": "1.2.840.10008.1.2.4.70"}
 #: Every vtkmodules module the app imports (packaging/telerad.spec bundles these; the selftest imports them).
 VTK_MODULES = (*(f"vtkmodules.vtk{m}" for m in (
-    "CommonCore", "CommonDataModel", "CommonMath", "ImagingCore", "InteractionStyle", "InteractionWidgets",
-    "RenderingCore", "RenderingFreeType", "RenderingImage", "RenderingOpenGL2", "RenderingVolumeOpenGL2")),
+    "CommonCore", "CommonDataModel", "CommonMath", "FiltersSources", "ImagingCore", "RenderingCore",
+    "RenderingFreeType", "RenderingImage", "RenderingOpenGL2", "RenderingVolumeOpenGL2")),
     "vtkmodules.util.numpy_support", "vtkmodules.qt.QVTKRenderWindowInteractor")
 
 
@@ -141,6 +141,24 @@ def vtk_summary() -> str:
     state = ("volume rendering on" + (" (CPU ray caster)" if gl.software else "")) if gl.volume_rendering else "OFF"
     return f"{len(VTK_MODULES)} VTK modules import; OpenGL {gl.version_number[0]}.{gl.version_number[1]} " \
            f"{gl.renderer or '?'}: {state}" + (f" ({gl.message})" if not gl.ok else "")
+
+
+def text_summary() -> str:
+    """Qt's ICU-backed services (collation, locale case mapping, time-zone names) with the bundled ICU data."""
+    from functools import cmp_to_key
+
+    from PySide6.QtCore import QCollator, QLocale, Qt, QTimeZone
+
+    collator = QCollator(QLocale("en_US"))
+    collator.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    collator.setNumericMode(True)
+    order = sorted(["b10", "B2", "a"], key=cmp_to_key(collator.compare))
+    upper = QLocale("tr_TR").toUpper("i")
+    zone = QTimeZone(b"Europe/Berlin").displayName(QTimeZone.TimeType.StandardTime, QTimeZone.NameType.LongName,
+                                                  QLocale("en_US"))
+    if order != ["a", "B2", "b10"] or upper != "\u0130" or "Central European" not in zone:
+        raise SelftestError(f"ICU text services: collation {order}, Turkish upper-case {upper!r}, zone name {zone!r}")
+    return f"collation {' < '.join(order)}; Turkish upper-case of i is {upper}; Europe/Berlin is {zone!r}"
 
 
 def import_demo(app: Any, window: Any) -> tuple[int, str, str]:
@@ -259,6 +277,8 @@ def _run(stages: Stages, folder: Path, out: Optional[Path]) -> None:
 def _render_all(stages: Stages, app: Any, window: Any, cache: Any, folder: Path, out: Optional[Path]) -> None:
     with stages.stage("codecs") as info:
         info["note"] = codec_summary()
+    with stages.stage("text") as info:
+        info["note"] = text_summary()
     with stages.stage("vtk") as info:
         info["note"] = vtk_summary()
     with stages.stage("import") as info:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-import vtkmodules.vtkInteractionStyle  # noqa: F401 - default interactor style factory
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QScrollBar, QWidget
 from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor
-from vtkmodules.vtkRenderingCore import vtkRenderer
+from vtkmodules.vtkRenderingCore import vtkInteractorStyle, vtkRenderer
 
 from app.viewer.interaction import FRAME, MEASURE, VIEW, WINDOW, Interaction, Pointer
 from app.viewer.offscreen_view import grab_render_window
@@ -35,6 +34,8 @@ class _VTKArea(QVTKRenderWindowInteractor):
         super().__init__(owner)
         self._owner = owner
         self.setAcceptDrops(True)
+        # a plain style that does nothing (no vtkInteractionStyle in the bundle: Qt input never reaches VTK)
+        self.GetRenderWindow().GetInteractor().SetInteractorStyle(vtkInteractorStyle())
 
     def _pointer(self, ev: Any, button: str = "none") -> Pointer:
         ratio = self._getPixelRatio()

@@ -163,8 +163,88 @@ def test_volume_rendering_presets_and_clip_box(make_widget, volumes, artifacts: 
     b = vv.scene.bounds()
     vv.set_clip_box((b[0], (b[0] + b[1]) / 2, b[2], b[3], b[4], b[5]))  # keep the patient's right half
     clipped = vv.snapshot()
-    Image.fromarray(np.hstack([bone, clipped])).save(artifacts / "mpr_vr_clip.png")
+    rows = min(len(bone), len(clipped))  # the crop panel under the 3D pane may take a few rows
+    Image.fromarray(np.hstack([bone[:rows], clipped[:rows]])).save(artifacts / "mpr_vr_clip.png")
     assert (clipped.max(axis=2) > 30).mean() < 0.75 * lit
     # patient's right is on screen left in the anterior view: the kept half is on the left
     h, wd = clipped.shape[:2]
     assert (clipped[:, : wd // 2].max(axis=2) > 30).sum() > 3 * (clipped[:, wd // 2 + 20:].max(axis=2) > 30).sum()
+
+
+def _lit(pixels: np.ndarray) -> np.ndarray:
+    return pixels.max(axis=2) > 30
+
+
+def test_crop_panel_sliders_crop_and_toggle_off_restores(make_widget, volumes, qtbot, artifacts: Path) -> None:
+    w = make_widget(volumes["ct"], (40.0, 400.0), vr=True)
+    vv = w.volume_view
+    full = vv.snapshot()
+    full_size = vv.vtk_widget.size()
+    assert w.clip_button.text() == "Crop"
+    w.clip_button.setChecked(True)
+    qtbot.waitUntil(lambda: vv.clip_panel.isVisible() and vv.vtk_widget.size() != full_size, timeout=3000)
+    assert vv.renderer.HasViewProp(vv.outline)
+    assert vv.clip_panel.bounds() == pytest.approx(vv.scene.bounds())
+    uncropped = vv.snapshot()
+    h, wd = uncropped.shape[:2]
+    # keyboard on the R-L low (patient right) slider: 10 x Page Up = half the extent
+    right = vv.clip_panel.sliders[0][0]
+    right.setFocus()
+    for _ in range(10):
+        QTest.keyClick(right, Qt.Key.Key_PageUp)
+    b = vv.scene.bounds()
+    assert vv.clip_panel.bounds()[0] == pytest.approx((b[0] + b[1]) / 2)
+    cropped = vv.snapshot()
+    # the anterior view shows the patient's right on screen left: that side went dark
+    left_before, left_after = _lit(uncropped[:, : wd // 2 - 20]).sum(), _lit(cropped[:, : wd // 2 - 20]).sum()
+    assert left_after < 0.1 * left_before
+    assert _lit(cropped[:, wd // 2 + 20:]).sum() > 0.8 * _lit(uncropped[:, wd // 2 + 20:]).sum()
+    # the outline (yellow) of the crop box is drawn
+    yellow = (cropped[..., 0] > 200) & (cropped[..., 1] > 150) & (cropped[..., 2] < 120)
+    assert yellow.sum() > 100
+    # the superior crop by mouse-free setValue: the top rows darken
+    vv.clip_panel.sliders[2][1].setValue(500)
+    top_cropped = vv.snapshot()
+    assert _lit(top_cropped[: h // 3]).sum() < 0.5 * _lit(cropped[: h // 3]).sum()
+    shot = w.snapshot()
+    corner = vv.mapTo(w, vv.rect().topLeft())
+    Image.fromarray(shot[corner.y(): corner.y() + vv.height(), corner.x(): corner.x() + vv.width()]).save(
+        artifacts / "mpr_vr_crop_panel.png")
+    # off: the panel and outline go, the whole volume is rendered again at the original size
+    w.clip_button.setChecked(False)
+    qtbot.waitUntil(lambda: not vv.clip_panel.isVisible() and vv.vtk_widget.size() == full_size, timeout=3000)
+    assert not vv.renderer.HasViewProp(vv.outline)
+    restored = vv.snapshot()
+    assert restored.shape == full.shape
+    assert np.abs(restored.astype(int) - full.astype(int)).mean() < 1.0
+
+
+def test_trackball_camera_rotates_spins_pans_and_dollies(make_widget, volumes) -> None:
+    """The 3D pane's own trackball (camera_drag.py) through real Qt mouse events on the VTK widget."""
+    w = make_widget(volumes["ct"], (40.0, 400.0), vr=True)
+    vv = w.volume_view
+    camera, target = vv.renderer.GetActiveCamera(), vv.vtk_widget
+    centre = (target.width() / 2, target.height() / 2)
+    before = np.array(camera.GetDirectionOfProjection())
+    still = vv.snapshot()
+    _drag(target, centre, (centre[0] + 120, centre[1]))  # left drag: rotate about the vertical axis
+    turned = np.array(camera.GetDirectionOfProjection())
+    assert math.degrees(math.acos(float(np.clip(before @ turned, -1, 1)))) > 20
+    assert np.abs(vv.snapshot().astype(int) - still.astype(int)).mean() > 2
+    assert vv.render_window.GetDesiredUpdateRate() == pytest.approx(0.5)  # back to the still rate
+    distance = camera.GetDistance()
+    _drag(target, centre, (centre[0], centre[1] - 80), button=Qt.MouseButton.RightButton)  # right drag: dolly
+    assert camera.GetDistance() != pytest.approx(distance, rel=0.05)
+    focal = np.array(camera.GetFocalPoint())
+    _drag(target, centre, (centre[0] + 60, centre[1]), button=Qt.MouseButton.MiddleButton)  # middle drag: pan
+    assert np.linalg.norm(np.array(camera.GetFocalPoint()) - focal) > 5
+    distance = camera.GetDistance()
+    vv.interactor.MouseWheelForwardEvent()  # one wheel notch towards the screen
+    assert camera.GetDistance() < distance
+    up = np.array(camera.GetViewUp())
+    QTest.mousePress(target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier,
+                     QPoint(int(centre[0] + 100), int(centre[1])))
+    QTest.mouseMove(target, QPoint(int(centre[0]), int(centre[1] - 100)))
+    QTest.mouseRelease(target, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier,
+                       QPoint(int(centre[0]), int(centre[1] - 100)))
+    assert math.degrees(math.acos(float(np.clip(up @ np.array(camera.GetViewUp()), -1, 1)))) > 30  # ctrl: spin

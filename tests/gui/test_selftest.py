@@ -23,7 +23,7 @@ def test_selftest_writes_a_real_png_and_cleans_up(tmp_path: Path, artifacts: Pat
     proc = subprocess.run([sys.executable, "-m", "app", "--selftest", "--out", str(out)], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    for stage in ("window", "import", "slice", "mpr", "png"):
+    for stage in ("window", "codecs", "text", "vtk", "import", "slice", "mpr", "png"):
         assert f"  {stage} " in proc.stdout, proc.stdout
     assert "140 instances" in proc.stdout
     pixels = np.asarray(Image.open(out).convert("RGB"))

@@ -78,8 +78,9 @@ class MprWidget(QWidget):
         self.vr_preset = QComboBox()
         self.vr_preset.addItems(list(PRESETS))
         self.vr_preset.currentTextChanged.connect(self._preset_changed)
-        self.clip_button = QPushButton("Clip box")
+        self.clip_button = QPushButton("Crop")
         self.clip_button.setCheckable(True)
+        self.clip_button.setToolTip("Crop the 3D volume along the patient axes")
         self.clip_button.toggled.connect(self._clip_toggled)
         self.message = QLabel("")
         for w in (QLabel("Slab"), self.slab_mode, self.slab_thickness, self.measure_button, reset):

@@ -1,25 +1,29 @@
-"""Volume rendering view (Qt + VTK): trackball camera, presets, clipping box (vtkBoxWidget2).
+"""Volume rendering view (Qt + VTK): trackball camera (camera_drag.py), presets, crop box.
 
-Call :meth:`VolumeView.close_vtk` before the widget goes away (VTK widgets need an explicit
-Finalize). VTK is touched on the main thread only.
+The crop box is edited in a :class:`~app.viewer.mpr.clip_panel.ClipPanel` under the 3D pane
+and drawn as a thin outline in the scene (no vtkInteractionWidgets: that module alone pulls
+some 30 MB of VTK libraries into the bundle). Call :meth:`VolumeView.close_vtk` before the
+widget goes away. VTK is touched on the main thread only.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
-import vtkmodules.vtkInteractionStyle  # noqa: F401 - interactor styles
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401 - OpenGL render window
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor
-from vtkmodules.vtkCommonDataModel import vtkPlanes
-from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera
-from vtkmodules.vtkInteractionWidgets import vtkBoxRepresentation, vtkBoxWidget2
-from vtkmodules.vtkRenderingCore import vtkRenderer, vtkWindowToImageFilter
+from vtkmodules.vtkFiltersSources import vtkOutlineSource
+from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkRenderer, vtkWindowToImageFilter
 
 from app.dicom.geometry import VolumeGeometry
+from app.viewer.mpr.camera_drag import TrackballCamera
+from app.viewer.mpr.clip_panel import ClipPanel
 from app.viewer.mpr.volume_scene import VolumeScene
+
+#: Colour of the crop outline (RGB 0..1).
+OUTLINE_COLOUR = (1.0, 0.8, 0.2)
 
 
 class VolumeView(QWidget):
@@ -29,27 +33,46 @@ class VolumeView(QWidget):
         super().__init__(parent)
         self.setObjectName("mpr_volume")
         self.software = software
+        self.clipping = False
         self.vtk_widget = QVTKRenderWindowInteractor(self)
+        self.clip_panel = ClipPanel(self)
+        self.clip_panel.hide()
+        self.clip_panel.bounds_changed.connect(self._crop_changed)
+        self.clip_panel.interaction_finished.connect(self.render)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.vtk_widget)
+        layout.setSpacing(0)
+        layout.addWidget(self.vtk_widget, 1)
+        layout.addWidget(self.clip_panel)
         self.renderer = vtkRenderer()
         self.render_window = self.vtk_widget.GetRenderWindow()
         self.render_window.AddRenderer(self.renderer)
         self.interactor = self.render_window.GetInteractor()
-        self.interactor.SetInteractorStyle(vtkInteractorStyleTrackballCamera())
+        self.camera_control = TrackballCamera(self.interactor, self.renderer)
         self.interactor.SetDesiredUpdateRate(10.0)
         self.interactor.SetStillUpdateRate(0.5)
         self.scene: Optional[VolumeScene] = None
-        self.box: Optional[vtkBoxWidget2] = None
-        self._planes = vtkPlanes()
+        self.outline = self._make_outline()
         self.vtk_widget.Initialize()
+
+    def _make_outline(self) -> vtkActor:
+        self._outline_source = vtkOutlineSource()
+        mapper = vtkPolyDataMapper()
+        mapper.SetInputConnection(self._outline_source.GetOutputPort())
+        actor = vtkActor()
+        actor.SetMapper(mapper)
+        actor.PickableOff()
+        actor.GetProperty().SetColor(*OUTLINE_COLOUR)
+        actor.GetProperty().SetLineWidth(1.5)
+        actor.GetProperty().LightingOff()
+        return actor
 
     def set_volume(self, array: np.ndarray, geometry: VolumeGeometry, preset: str) -> None:
         if self.scene is not None:
             self.scene.release()
         self.scene = VolumeScene(self.renderer, array, geometry, preset, software=self.software)
-        self.render()
+        self.clip_panel.set_extent(self.scene.bounds())
+        self.set_clipping(self.clipping)
 
     def set_preset(self, name: str) -> None:
         if self.scene is not None:
@@ -57,38 +80,37 @@ class VolumeView(QWidget):
             self.render()
 
     def set_clipping(self, enabled: bool) -> None:
-        """Show a box widget whose faces clip the volume (off: remove box and clipping)."""
+        """Crop on: show the crop panel and outline and clip the volume; off: whole volume."""
+        self.clipping = enabled
+        self.clip_panel.setVisible(enabled and self.scene is not None)
+        self._apply_crop()
+        self.render()
+
+    def set_clip_box(self, bounds: Sequence[float]) -> None:
+        """Turn cropping on and keep only (xmin, xmax, ymin, ymax, zmin, zmax) LPS."""
+        self.set_clipping(True)
+        self.clip_panel.set_bounds(bounds)
+
+    def _crop_changed(self, _bounds: tuple[float, ...]) -> None:
+        self._apply_crop()
+        if self.clip_panel.dragging():  # coarser, faster frames while a handle is held
+            self.render_window.SetDesiredUpdateRate(self.interactor.GetDesiredUpdateRate())
+        self.render()
+
+    def _apply_crop(self) -> None:
+        on = self.clipping and self.scene is not None
+        if on and not self.renderer.HasViewProp(self.outline):
+            self.renderer.AddActor(self.outline)
+        elif not on:
+            self.renderer.RemoveActor(self.outline)
         if self.scene is None:
             return
-        if enabled and self.box is None:
-            rep = vtkBoxRepresentation()
-            rep.SetPlaceFactor(1.0)
-            rep.PlaceWidget(self.scene.bounds())
-            rep.SetInsideOut(True)
-            self.box = vtkBoxWidget2()
-            self.box.SetInteractor(self.interactor)
-            self.box.SetRepresentation(rep)
-            self.box.AddObserver("InteractionEvent", self._box_moved)
-            self.box.On()
-            self._box_moved()
-        elif not enabled and self.box is not None:
-            self.box.Off()
-            self.box = None
+        if on:
+            bounds = self.clip_panel.bounds()
+            self.scene.set_clip_box(bounds)
+            self._outline_source.SetBounds(*bounds)
+        else:
             self.scene.set_clip_box(None)
-        self.render()
-
-    def set_clip_box(self, bounds: tuple[float, ...]) -> None:
-        """Place the clipping box (LPS bounds) programmatically."""
-        self.set_clipping(True)
-        assert self.box is not None
-        self.box.GetRepresentation().PlaceWidget(bounds)
-        self._box_moved()
-        self.render()
-
-    def _box_moved(self, *_args: object) -> None:
-        if self.box is not None and self.scene is not None:
-            self.box.GetRepresentation().GetPlanes(self._planes)
-            self.scene.mapper.SetClippingPlanes(self._planes)
 
     def reset(self) -> None:
         if self.scene is not None:
@@ -96,6 +118,8 @@ class VolumeView(QWidget):
             self.render()
 
     def render(self) -> None:
+        if not self.clip_panel.dragging():
+            self.render_window.SetDesiredUpdateRate(self.interactor.GetStillUpdateRate())
         self.render_window.Render()
 
     def snapshot(self) -> np.ndarray:
@@ -113,10 +137,9 @@ class VolumeView(QWidget):
         return np.ascontiguousarray(pixels)
 
     def close_vtk(self) -> None:
-        """Finalize VTK (call before deleting the widget)."""
-        if self.box is not None:
-            self.box.Off()
-            self.box = None
+        """Remove the outline and volume, Finalize the render window (call before deleting the widget)."""
+        self.renderer.RemoveActor(self.outline)
+        self.camera_control.detach()
         if self.scene is not None:
             self.scene.release()
             self.scene = None
