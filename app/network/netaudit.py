@@ -78,9 +78,13 @@ def security_alert(audit: "AuditLog | None", *, peer: str, reason: str, user: st
 
 def network_entry(audit: "AuditLog | None", *, what: str, detail: Mapping[str, Any],
                   user: str | None = None) -> None:
-    """Application activity (110100) for listener start/stop and echo; 110128 for config edits."""
+    """Application activity (110100) for listener start/stop and echo; a node-configuration edit is a
+    Security Alert (110113) of type Network Configuration (110128), as PS3.15 A.5.3.11 lists it."""
     from app.audit import events
 
-    event_type = events.NETWORK_CONFIGURATION if what == "config" else None
+    if what == "config":
+        _record(audit, events.SECURITY_ALERT, action=events.ACTION_EXECUTE, user=user,
+                event_type=events.NETWORK_CONFIGURATION, detail={"what": what, **detail})
+        return
     _record(audit, events.APPLICATION_ACTIVITY, action=events.ACTION_EXECUTE, user=user,
-            event_type=event_type, detail={"what": what, **detail})
+            detail={"what": what, **detail})

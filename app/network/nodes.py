@@ -166,3 +166,31 @@ def save(config_dir: Path, cfg: NodeConfig) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def validate_config(cfg: NodeConfig) -> NodeConfig:
+    """A validated deep copy of ``cfg``: nodes, our AE, TLS files that exist (else :class:`NodeError`)."""
+    if any(key != node.name for key, node in cfg.nodes.items()):
+        raise NodeError("node names and keys differ")
+    copy = NodeConfig.from_json(cfg.to_json())
+    local = copy.local
+    try:
+        Node("local", local.ae_title, local.host, local.port or 1)  # the title, address and port rules
+        if local.max_associations < 1:
+            raise NodeError("max associations must be at least 1")
+    except NodeError as exc:
+        raise NodeError(f"this workstation: {exc}") from None
+    peers = [(f"node {n.name}", n.tls, ("ca_file",)) for n in copy.nodes.values()]
+    for who, tls, needed in [("this workstation", local.tls, ("cert_file", "key_file", "ca_file")), *peers]:
+        for key in ("ca_file", "cert_file", "key_file") if tls.enabled else ():
+            path = getattr(tls, key)
+            if (path or key in needed) and not (path and Path(path).is_file()):
+                raise NodeError(f"{who}: TLS {key.replace('_', ' ')} {'not found: ' + path if path else 'missing'}")
+    return copy
+
+
+def config_changes(old: NodeConfig, new: NodeConfig) -> dict[str, Any]:
+    """What an edit changed (names only), for the audit record."""
+    same = old.nodes.keys() & new.nodes.keys()
+    return {"action": "edit", "added": sorted(new.nodes.keys() - same), "removed": sorted(old.nodes.keys() - same),
+            "changed": sorted(n for n in same if old.nodes[n] != new.nodes[n]), "local": old.local != new.local}

@@ -33,11 +33,15 @@ def associate(node: Node, calling_aet: str, contexts: Sequence[tuple[str, Sequen
         from app.network.tls import client_context
 
         tls_args = (client_context(node.tls), node.host)
-    assoc = ae.associate(node.host, node.port, ae_title=node.ae_title, ext_neg=list(roles) or None,
-                         evt_handlers=list(handlers) or None, tls_args=tls_args)
+    where = f"{node.name} ({node.ae_title}@{node.host}:{node.port})"
+    try:
+        assoc = ae.associate(node.host, node.port, ae_title=node.ae_title, ext_neg=list(roles) or None,
+                             evt_handlers=list(handlers) or None, tls_args=tls_args)
+    except OSError as exc:  # e.g. the host name does not resolve
+        raise NetworkError(f"association with {where} {_unreachable(node.host, node.port, timeout) or exc}") from None
     if not assoc.is_established:
-        why = "rejected" if assoc.is_rejected else "aborted" if assoc.is_aborted else "could not connect"
-        raise NetworkError(f"association with {node.name} ({node.ae_title}@{node.host}:{node.port}) {why}")
+        why = "rejected" if assoc.is_rejected else _unreachable(node.host, node.port, timeout) or "aborted"
+        raise NetworkError(f"association with {where} {why}")
     try:
         yield assoc
     except BaseException:
@@ -46,6 +50,19 @@ def associate(node: Node, calling_aet: str, contexts: Sequence[tuple[str, Sequen
     else:
         if assoc.is_established:
             assoc.release()
+
+
+def _unreachable(host: str, port: int, timeout: float) -> str:
+    """After a failed association: why the TCP connection fails ("" if it opens: the peer aborted)."""
+    import socket
+
+    try:
+        socket.create_connection((host, port), timeout=min(timeout, 5.0)).close()
+    except socket.gaierror:
+        return f"failed: unknown host {host}"
+    except OSError as exc:
+        return f"failed: cannot connect ({exc.strerror or exc})"
+    return ""
 
 
 def echo(node: Node, calling_aet: str, *, timeout: float = 10.0) -> float:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from app.network import netaudit
-from app.network.nodes import Node, NodeConfig, NodeError, load
+from app.network.nodes import Node, NodeConfig, NodeError, config_changes, load, save, validate_config
 from app.network.query import Query
+from app.network.session_state import NetworkState, Relay, to_summary
 from app.tasks import Cancelled, ProgressFn, check_cancel, report
 
 if TYPE_CHECKING:
@@ -27,39 +27,6 @@ if TYPE_CHECKING:
     from app.store import Cache
 
 LOG = logging.getLogger(__name__)
-
-# C-FIND keyword -> StudySummary field (what Worklist.refresh(remote=...) understands)
-SUMMARY_FIELDS = {
-    "StudyInstanceUID": "study_instance_uid", "PatientID": "patient_id", "PatientName": "patient_name",
-    "PatientBirthDate": "patient_birth_date", "PatientSex": "patient_sex", "StudyDate": "study_date",
-    "StudyTime": "study_time", "StudyDescription": "description", "AccessionNumber": "accession",
-    "ModalitiesInStudy": "modalities", "NumberOfStudyRelatedSeries": "num_series",
-    "NumberOfStudyRelatedInstances": "num_instances", "ReferringPhysicianName": "referring_physician",
-}
-
-
-@dataclass(frozen=True)
-class NetworkState:
-    """What the status bar shows."""
-
-    listening: bool
-    port: int | None
-    ae_title: str
-    tls: bool
-    nodes: tuple[str, ...]
-    scp_error: str = ""  # why the SCP is not listening although it should
-    last_error: str = ""  # the latest failed network operation ("" once one succeeds again)
-    active: int = 0  # retrieves running
-
-
-def to_summary(record: dict[str, str], node: str) -> dict[str, Any]:
-    """A study-level C-FIND record as a dict with :class:`~app.store.StudySummary` field names."""
-    out: dict[str, Any] = {field: record.get(key, "") for key, field in SUMMARY_FIELDS.items()}
-    for key in ("num_series", "num_instances"):
-        out[key] = int(out[key]) if str(out[key]).strip().isdigit() else 0
-    out["source_node"] = node
-    return out
-
 
 class NetworkSession:
     """Nodes from ``config_dir/nodes.json``, the SCP, and the operations the GUI needs.
@@ -77,8 +44,9 @@ class NetworkSession:
         self._active: set[threading.Event] = set()
         self._sources: dict[str, str] = {}  # study UID -> node it was found on
         self._scp: StorageSCP | None = None
+        self._scp_lock = threading.RLock()  # start/stop/restart of the SCP
         self._scp_error = self._last_error = ""
-        self._closed = False
+        self._closed = self._restart = False
         try:
             self.config = load(self.config_dir)
         except NodeError as exc:
@@ -87,8 +55,16 @@ class NetworkSession:
     # -- life cycle ----------------------------------------------------------------------------
     def start(self) -> NetworkState:
         """Start the Storage SCP if it should listen; failures are reported in :meth:`state`."""
-        listen = bool(self.config.nodes) and self.config.local.port > 0 if self._listen is None else self._listen
-        if listen and self._scp is None and not self._closed:
+        with self._scp_lock:
+            self._start_scp()
+        self._changed()
+        return self.state()
+
+    def _wants_scp(self) -> bool:
+        return bool(self.config.nodes) and self.config.local.port > 0 if self._listen is None else self._listen
+
+    def _start_scp(self) -> None:
+        if self._wants_scp() and self._scp is None and not self._closed:
             from app.network.scp import StorageSCP
             from app.network.sink import cache_sink
 
@@ -105,6 +81,36 @@ class NetworkSession:
                 port = self.config.local.port if self._port is None else self._port
                 self._scp_error = f"cannot listen on port {port}: {exc}"
                 LOG.warning("storage SCP not started: %s", exc)
+
+    def apply_config(self, cfg: NodeConfig) -> NetworkState:
+        """Validate ``cfg`` (:func:`validate_config`), save ``nodes.json`` atomically and use it (audited as a network
+        configuration change). The SCP restarts only if our AE changed or listening must start/stop; running
+        retrieves are not interrupted (a needed stop waits until they end: they may be C-MOVEs into it)."""
+        cfg = validate_config(cfg)
+        save(self.config_dir, cfg)
+        with self._scp_lock:
+            old, self.config = self.config, cfg
+            self._restart = self._restart or old.local != cfg.local or not self._wants_scp()
+            if self._scp is not None:
+                self._scp.config = cfg  # its access check knows new nodes at once
+        if cfg != old:
+            netaudit.network_entry(self.audit, what="config", user=self.user, detail=config_changes(old, cfg))
+        return self._sync_scp()
+
+    def _sync_scp(self) -> NetworkState:
+        """Stop, restart or start the SCP to match the config (not while a retrieve runs)."""
+        with self._scp_lock:
+            with self._lock:  # no retrieve may pick up the SCP being stopped
+                scp = self._scp
+                if scp is not None and (self._restart or not self._wants_scp()) and not self._active:
+                    self._scp = None
+                else:
+                    scp = None
+            if scp is not None:
+                scp.stop()
+            if self._scp is None:
+                self._restart, self._scp_error = False, ""
+                self._start_scp()
         self._changed()
         return self.state()
 
@@ -117,9 +123,10 @@ class NetworkSession:
         end = time.monotonic() + wait
         while self._active and time.monotonic() < end:
             time.sleep(0.02)
-        scp, self._scp = self._scp, None
-        if scp is not None:
-            scp.stop()
+        with self._scp_lock:
+            scp, self._scp = self._scp, None
+            if scp is not None:
+                scp.stop()
         self._changed()
 
     # -- state ---------------------------------------------------------------------------------
@@ -135,7 +142,8 @@ class NetworkSession:
         return NetworkState(listening=scp is not None, port=scp.port if scp is not None else None,
                             ae_title=self.config.local.ae_title, tls=bool(scp is not None and scp.tls),
                             nodes=tuple(self.config.nodes), scp_error=self._scp_error,
-                            last_error=self._last_error, active=len(self._active))
+                            last_error=self._last_error, active=len(self._active),
+                            restart_pending=self._restart and scp is not None)
 
     def subscribe(self, listener: Callable[[NetworkState], None]) -> None:
         """Call ``listener(state)`` on every change (from any thread)."""
@@ -240,15 +248,16 @@ class NetworkSession:
         if peer.retrieve == "move" and self._scp is None:
             raise NetworkError(f"C-MOVE from {peer.name} needs our Storage SCP, which is not listening")
         event = threading.Event()
-        relay = _Relay(cancel, event)
+        relay = Relay(cancel, event)
         with self._lock:
             if self._closed:
                 raise Cancelled()
             self._active.add(event)
+            scp = self._scp  # kept: a restart of the SCP waits for this retrieve
         self._changed()
         try:
             result = retrieve_study(peer, self.config.local.ae_title, study_uid, on_stored=cache_sink(self.cache),
-                                    scp=self._scp, have=self.cache.instance_uids(study_uid), audit=self.audit,
+                                    scp=scp, have=self.cache.instance_uids(study_uid), audit=self.audit,
                                     user=self.user, cancel=event, progress=progress)
         except Cancelled as exc:
             partial = getattr(exc, "result", None)
@@ -262,35 +271,11 @@ class NetworkSession:
             relay.stop()
             with self._lock:
                 self._active.discard(event)
-            self._changed()
+            if self._restart and not self._active:
+                self._sync_scp()  # a restart or stop of the SCP waited for the retrieves
+            else:
+                self._changed()
         mark_completeness(self.cache, study_uid, result.incomplete, result.expected,
                           f"retrieve from {peer.name} ended short")
         self._error(f"retrieve from {peer.name}", RuntimeError("study incomplete") if result.incomplete else None)
         return result
-
-
-class _Relay:
-    """Sets ``target`` when the caller's ``source`` event is set (so shutdown can cancel too)."""
-
-    def __init__(self, source: threading.Event | None, target: threading.Event) -> None:
-        self._done = threading.Event()
-        self._thread: threading.Thread | None = None
-        if source is not None:
-            if source.is_set():
-                target.set()
-            self._thread = threading.Thread(target=self._run, args=(source, target), daemon=True,
-                                            name="telerad-cancel-relay")
-            self._thread.start()
-
-    def _run(self, source: threading.Event, target: threading.Event) -> None:
-        while not self._done.is_set():
-            if source.wait(0.1):
-                target.set()
-                return
-
-    def stop(self) -> None:
-        self._done.set()
-        if self._thread is not None:
-            self._thread.join(1.0)
-
-

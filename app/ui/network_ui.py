@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from app.network.query import Query
 from app.network.session import NetworkSession, NetworkState
+from app.ui.nodes_dialog import open_nodes_dialog, wire_nodes
 
 QUERY_SHORTCUT = "Ctrl+Shift+F"
 MODALITIES = ("", "CT", "MR", "CR", "DX", "US", "MG", "NM", "PT", "XA", "RF", "SR")
@@ -144,7 +145,7 @@ class QueryDialog(QDialog):
         layout.addLayout(bottom)
         if not self.session.nodes():
             self.search_button.setEnabled(False)
-            self.status.setText("No DICOM node configured: add one with `telerad nodes add`")
+            self.status.setText("No DICOM node configured: add one in File > DICOM nodes...")
 
     def current_query(self) -> Query:
         dates = [d.date().toString("yyyyMMdd") for d in (self.date_from, self.date_to)] if self.use_dates.isChecked() \
@@ -276,8 +277,8 @@ def open_query_dialog(window: Any, session: NetworkSession) -> QueryDialog:
 
 
 def attach_network(window: Any) -> NetworkSession:
-    """Create the window's network session (SCP started when nodes exist), add the status widget and
-    File > Query PACS..., and give the worklist panel retrieval and remote polling."""
+    """Create the window's network session (SCP started when nodes exist), add the status widget,
+    File > Query PACS... and File > DICOM nodes..., and give the worklist panel retrieval and remote polling."""
     session = NetworkSession(window.paths.config_dir, window.cache, window.audit, window.user)
     session.start()
     window.network_status = NetworkStatusWidget(session, window)
@@ -287,9 +288,9 @@ def attach_network(window: Any) -> NetworkSession:
     action.triggered.connect(lambda: open_query_dialog(window, session))
     menu = _file_menu(window)
     before = next((a for a in menu.actions() if a.isSeparator()), None)
-    menu.insertAction(before, action)  # before the first separator (a None "before" appends)
-    window.query_pacs_action = action
-    if session.nodes():
-        window.worklist_panel.set_retrieve(session.retrieve)
-        window.worklist_panel.remote_source = session.remote_worklist
+    nodes = QAction("DICOM &nodes...", window, objectName="dicomNodesAction")
+    nodes.triggered.connect(lambda: open_nodes_dialog(window, session))
+    menu.insertActions(before, [action, nodes])  # before the first separator (a None "before" appends)
+    window.query_pacs_action, window.dicom_nodes_action = action, nodes
+    wire_nodes(window, session)
     return session

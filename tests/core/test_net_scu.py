@@ -26,8 +26,16 @@ def test_echo_to_closed_port_fails(net_config):
 
     from tests.core.net_peers import free_port
 
-    with pytest.raises(NetworkError):
+    with pytest.raises(NetworkError, match=r"failed: cannot connect \(Connection refused\)"):
         echo(replace(net_config.get("orthanc"), port=free_port()), OUR_AET, timeout=3)
+
+
+def test_echo_failures_say_why(net_config):
+    from dataclasses import replace
+
+    orthanc = net_config.get("orthanc")
+    with pytest.raises(NetworkError, match="unknown host no-such-pacs.invalid"):
+        echo(replace(orthanc, host="no-such-pacs.invalid"), OUR_AET, timeout=3)
 
 
 def test_find_studies_match_rest(orthanc, net_config, ct_study, tilted_study):
