@@ -238,6 +238,9 @@ class NetworkSession:
                  *, node: str | Node | None = None) -> "RetrieveResult":
         """Fetch the instances of a study the cache lacks, then flag or clear "incomplete".
 
+        WADO-RS when the node has a DICOMweb URL (the fastest path: ~1.9x dcmtk getscu measured), falling
+        back to its C-GET/C-MOVE if the DICOMweb request fails before anything arrived.
+
         Positional ``(study_uid, progress, cancel)`` is the PrefetchQueue's retrieve signature.
         """
         from app.network.retrieve import retrieve_study
@@ -245,7 +248,7 @@ class NetworkSession:
         from app.network.sink import cache_sink, mark_completeness
 
         peer = self.node(node, study_uid)
-        if peer.retrieve == "move" and self._scp is None:
+        if peer.retrieve == "move" and self._scp is None and not peer.dicomweb:
             raise NetworkError(f"C-MOVE from {peer.name} needs our Storage SCP, which is not listening")
         event = threading.Event()
         relay = Relay(cancel, event)
@@ -258,7 +261,7 @@ class NetworkSession:
         try:
             result = retrieve_study(peer, self.config.local.ae_title, study_uid, on_stored=cache_sink(self.cache),
                                     scp=scp, have=self.cache.instance_uids(study_uid), audit=self.audit,
-                                    user=self.user, cancel=event, progress=progress)
+                                    user=self.user, cancel=event, progress=progress, method="auto")
         except Cancelled as exc:
             partial = getattr(exc, "result", None)
             if partial is not None:

@@ -72,8 +72,10 @@ class NodesDialog(QDialog):
             ("host", "Host", QLineEdit(objectName="nodeHost")),
             ("port", "Port", QSpinBox(objectName="nodePort", minimum=1, maximum=65535)),
             ("retrieve", "Retrieve with", retrieve),
-            ("dicomweb", "DICOMweb URL", QLineEdit(objectName="nodeDicomweb",
-                                                   placeholderText="optional: https://pacs.example.org/dicom-web")),
+            ("dicomweb", "DICOMweb URL", QLineEdit(
+                objectName="nodeDicomweb", placeholderText="optional: https://pacs.example.org/dicom-web",
+                toolTip="When set, studies are retrieved with WADO-RS (about twice as fast as C-GET here);\n"
+                        "C-GET/C-MOVE above is used if the DICOMweb request fails.")),
             ("tls", "", TlsBox("DICOM TLS", {"ca_file": "CA file", "cert_file": "Certificate", "key_file": "Key"},
                                "nodeTls"))], self._store_row)
         self.test_button = QPushButton("&Test (C-ECHO)", objectName="testEchoButton", clicked=self.test_echo)

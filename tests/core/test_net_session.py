@@ -78,7 +78,9 @@ def test_scp_listens_and_reports_a_busy_port(make_session, net_config, scp_port)
     assert not session.state().listening
 
 
-def test_retrieve_only_missing_and_completeness(make_session, cache, tilted_study, shared_data, audit) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("web", [False, True], ids=["dimse-only node", "node with DICOMweb"])
+def test_retrieve_only_missing_and_completeness(make_session, net_config, cache, tilted_study, shared_data, audit,  # type: ignore[no-untyped-def]
+                                                web: bool) -> None:
     # 20 instances are already cached (imported from disk): only the other 34 may travel
     first = [p for p in tilted_study.files[:20]]
     for path in first:
@@ -86,11 +88,15 @@ def test_retrieve_only_missing_and_completeness(make_session, cache, tilted_stud
     have = cache.instance_uids(tilted_study.uid)
     assert 0 < len(have) <= 20
     cache.mark_study_incomplete(tilted_study.uid, 54, "test: partial")
-    session = make_session()
+    node = net_config.get("orthanc")
+    session = make_session(replace(net_config, nodes={"orthanc": node if web else replace(node, dicomweb=None)}))
     seen = []
     result = session.retrieve(tilted_study.uid, seen.append)
-    assert result.requested == 54 - len(have) and result.received == set(tilted_study.sop_uids) - have
-    assert not result.incomplete and result.method == "get"
+    assert result.received == set(tilted_study.sop_uids) - have
+    # a node with a DICOMweb URL is read with WADO-RS (the fastest path), else with its DIMSE method
+    assert not result.incomplete and result.method == ("dicomweb" if web else "get")
+    if not web:
+        assert result.requested == 54 - len(have)
     assert cache.instance_uids(tilted_study.uid) == set(tilted_study.sop_uids)
     study = cache.get_study(tilted_study.uid)
     assert "incomplete" not in study.flags
@@ -122,7 +128,7 @@ def test_cancelled_retrieve_is_flagged_then_completed(make_session, cache, ct_st
 
 
 def test_move_goes_through_our_scp(make_session, net_config, cache, tilted_study) -> None:  # type: ignore[no-untyped-def]
-    cfg = replace(net_config, nodes={"orthanc": replace(net_config.get("orthanc"), retrieve="move")})
+    cfg = replace(net_config, nodes={"orthanc": replace(net_config.get("orthanc"), retrieve="move", dicomweb=None)})
     session = make_session(cfg)
     result = session.retrieve(tilted_study.uid, node="orthanc")
     assert result.method == "move" and not result.incomplete

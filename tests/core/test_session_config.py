@@ -149,7 +149,7 @@ def test_remote_node_change_keeps_the_same_scp(session: NetworkSession, base_con
 
 def test_restart_waits_for_a_running_c_move(tmp_path: Path, net_config, cache: Cache, audit: AuditLog,
                                             ct_study) -> None:  # type: ignore[no-untyped-def]
-    cfg = replace(net_config, nodes={"orthanc": replace(net_config.get("orthanc"), retrieve="move")})
+    cfg = replace(net_config, nodes={"orthanc": replace(net_config.get("orthanc"), retrieve="move", dicomweb=None)})
     save(tmp_path / "config", cfg)
     session = NetworkSession(tmp_path / "config", cache, audit, "admin")
     old_port, new_port = cfg.local.port, free_port()

@@ -182,8 +182,10 @@ def test_worklist_polls_the_node_and_prefetches_priors(qtbot, make_window, net_c
                     and len(win.cache.instance_uids(tilted_study.uid)) == 54, timeout=30_000)
     qtbot.waitUntil(lambda: win.worklist.entry(ct_study.uid).local and win.worklist.entry(tilted_study.uid).local,
                     timeout=20_000)
-    states = win.worklist_panel.prefetch.states()
-    assert {states[ct_study.uid].state, states[tilted_study.uid].state} == {"done"}
+    states = win.worklist_panel.prefetch.states
+    # the files land before the job ends (completeness check, audit): wait for the queue to say done
+    qtbot.waitUntil(lambda: {states()[ct_study.uid].state, states()[tilted_study.uid].state} == {"done"},
+                    timeout=20_000)
 
 
 def test_opening_a_remote_study_retrieves_it_first(qtbot, make_window, net_config, orthanc, tilted_study) -> None:  # type: ignore[no-untyped-def]
