@@ -1,5 +1,6 @@
 """The outbox's real ``send(path, node)``: C-STORE (``app.network.send_files``) or STOW-RS for
-DICOMweb-only nodes, with an Export (110106) audit record per attempt."""
+DICOMweb-only nodes, HL7 ORU over MLLP for ``hl7:<name>`` nodes, with an Export (110106) audit record per
+attempt."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from app.reporting import auditing
+from app.reporting.hl7_oru import NODE_PREFIX
 from app.reporting.settings import ReportingSettings
 
 if TYPE_CHECKING:
@@ -39,6 +41,9 @@ class ReportSender:
 
     def __call__(self, path: str, node_name: str) -> None:
         file = Path(path)
+        if node_name.startswith(NODE_PREFIX):
+            self._hl7(file, node_name)
+            return
         transport = self.settings.transport(node_name)
         sop_uid, study_uid = "", None
         try:
@@ -53,6 +58,27 @@ class ReportSender:
                                      study_uid=study_uid, error=f"{type(exc).__name__}: {exc}", user=self.user)
             raise
         auditing.report_exported(self.audit, node=node_name, transport=transport, sop_instance_uid=sop_uid,
+                                 study_uid=study_uid, user=self.user)
+
+    def _hl7(self, file: Path, node_name: str) -> None:
+        """Send an ORU^R01 file to the configured RIS (it must still be the one named in ``node_name``)."""
+        from app.reporting.hl7_oru import study_uid_of
+        from app.reporting.mllp import send_message
+
+        study_uid = None
+        try:
+            dest = self.settings.hl7
+            wanted = node_name[len(NODE_PREFIX):]
+            if dest is None or dest.name != wanted:
+                raise DeliveryError(f"HL7 destination {wanted!r} is not configured (reporting.json \"hl7\")")
+            message = file.read_bytes()
+            study_uid = study_uid_of(message) or None
+            send_message(dest, message)
+        except Exception as exc:
+            auditing.report_exported(self.audit, node=node_name, transport="hl7", sop_instance_uid="",
+                                     study_uid=study_uid, error=f"{type(exc).__name__}: {exc}", user=self.user)
+            raise
+        auditing.report_exported(self.audit, node=node_name, transport="hl7", sop_instance_uid="",
                                  study_uid=study_uid, user=self.user)
 
     def _c_store(self, node: "Node", file: Path) -> None:

@@ -134,7 +134,9 @@ class Outbox:
             try:
                 self.send(item.path, item.node)
             except Exception as exc:  # any failure is recorded and retried later
-                log.warning("outbox: sending %s failed: %s", item.sop_instance_uid, exc)
+                # the type only: a peer's error text (e.g. a RIS's ACK message) may echo patient data
+                log.warning("outbox: sending %s failed (%s); retried later", item.sop_instance_uid, type(exc).__name__)
+                log.debug("outbox: %s: %s", item.sop_instance_uid, exc)
                 self._finish(item, f"{type(exc).__name__}: {exc}", self.clock())
                 report(progress, tried, max(total, tried), "failed")
                 continue

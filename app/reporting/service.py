@@ -14,7 +14,7 @@ from app.reporting import auditing
 from app.reporting.model import CriticalNotice, Report, ReportError, ReportKind, ReportState
 from app.reporting.settings import ReportingSettings, load_settings
 from app.reporting.store import ReportStore
-from app.reporting.workflow import SignedReport, report_db_path, report_files_dir
+from app.reporting.workflow import SignedReport, hl7_delivery_key, report_db_path, report_files_dir
 from app.tasks import ProgressFn, check_cancel, report
 
 if TYPE_CHECKING:
@@ -168,8 +168,9 @@ def record_notice(ctx: ReportingContext, report_id: str, notice: CriticalNotice)
 
 def sign(ctx: ReportingContext, report_id: str, identity: "SigningIdentity", node: Optional[str] = None, *,
          progress: Optional[ProgressFn] = None, cancel: Optional[threading.Event] = None) -> SignedReport:
-    """Sign: PDF + SR + encapsulated PDF, state/outputs/outbox rows in one transaction, objects into the
-    cache (part of their study), audit. ``node`` overrides the automatic destination."""
+    """Sign: PDF + SR + encapsulated PDF (+ HL7 ORU^R01 when ``reporting.json`` has ``hl7``), state/outputs/
+    outbox rows in one transaction, objects into the cache (part of their study), audit. ``node`` overrides
+    the automatic destination."""
     from app.reporting.letterhead import load_letterhead
     from app.reporting.workflow import sign_report
 
@@ -178,13 +179,14 @@ def sign(ctx: ReportingContext, report_id: str, identity: "SigningIdentity", nod
     report(progress, 0, 3, "preparing")
     check_cancel(cancel)
     node = node or destination_for(ctx, target.study.study_uid)
+    hl7 = ctx.settings().hl7
     if node is not None:
         ctx.nodes().get(node)  # unknown node: fail before signing
     source = source_instance(cache, target.study.study_uid)
     report(progress, 1, 3, "signing")
     check_cancel(cancel)  # last point where cancelling is allowed: signing commits as one unit
     result = sign_report(ctx.store, report_id, identity, source, ctx.files_dir, load_letterhead(ctx.config_dir),
-                         node=node)
+                         node=node, hl7=hl7)
     report(progress, 2, 3, "storing in the cache")
     publish_to_cache(ctx.store, cache, result.report.id)
     auditing.report_signed(ctx.audit, result.report, ctx.store.outputs(report_id), node, ctx.user or None)
@@ -193,7 +195,8 @@ def sign(ctx: ReportingContext, report_id: str, identity: "SigningIdentity", nod
 
 
 def publish_to_cache(store: ReportStore, cache: "Cache", report_id: str) -> "list[StoreResult]":
-    """Store a signed report's SR and encapsulated PDF into the cache (idempotent: duplicates are no-ops)."""
+    """Store a signed report's SR and encapsulated PDF into the cache (idempotent: duplicates are no-ops); the
+    PDF and the HL7 message (no SOP Instance UID) stay out."""
     results = []
     for out in store.outputs(report_id):
         if out.sop_instance_uid and cache.get_instance(out.sop_instance_uid) is None:
@@ -219,17 +222,18 @@ def sync_cache(store: ReportStore, cache: "Cache") -> int:
 
 
 def delivery_states(store: ReportStore, report_id: str) -> dict[str, dict[str, Any]]:
-    """Per output role (sr, epdf): state (queued/sending/sent/failed, or 'local' when nothing is queued),
-    node, attempts and last error."""
+    """Per output role (sr, epdf, hl7): state (queued/sending/sent/failed, or 'local' when nothing is queued),
+    node, attempts, last error and ``sop_instance_uid`` (the outbox key: ``hl7:<report id>`` for hl7)."""
     from app.reporting.outbox import Outbox
 
     items = {i.sop_instance_uid: i for i in Outbox(store.db, lambda p, n: None, lock=store._lock).items(report_id)}
     states: dict[str, dict[str, Any]] = {}
     for out in store.outputs(report_id):
-        if not out.sop_instance_uid:
+        key = hl7_delivery_key(report_id) if out.role == "hl7" else out.sop_instance_uid
+        if not key:
             continue
-        item = items.get(out.sop_instance_uid)
+        item = items.get(key)
         states[out.role] = {"state": item.state if item else "local", "node": item.node if item else None,
                             "attempts": item.attempts if item else 0, "error": item.last_error if item else "",
-                            "sop_instance_uid": out.sop_instance_uid}
+                            "sop_instance_uid": key}
     return states

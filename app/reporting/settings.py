@@ -7,13 +7,19 @@
   "dicomweb_only": ["cloud"],            // nodes reached with STOW-RS instead of C-STORE
   "retry_base_s": 5, "retry_cap_s": 3600,// outbox backoff (exponential, with jitter)
   "send_timeout_s": 60,                  // per association / HTTP request
-  "trust_roots": ["/etc/telerad/ca.pem"] // CA certificates trusted by `report verify`
+  "trust_roots": ["/etc/telerad/ca.pem"],// CA certificates trusted by `report verify`
+  "hl7": {                               // optional: also send an HL7 v2.5.1 ORU^R01 over MLLP
+    "name": "RIS", "host": "ris.example.org", "port": 2575,
+    "receiving_application": "RIS", "receiving_facility": "RADIOLOGY",
+    "sending_application": "TELERAD", "sending_facility": "", "timeout_s": 30
+  }
 }
 ```
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +33,48 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class Hl7Destination:
+    """The RIS that receives ORU^R01 result messages over MLLP (MSH-3..6 from these names)."""
+
+    host: str
+    port: int
+    receiving_application: str
+    receiving_facility: str
+    name: str = "RIS"
+    sending_application: str = "TELERAD"
+    sending_facility: str = ""
+    timeout_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.host, str) or not self.host.strip():
+            raise SettingsError("hl7.host must be a non-empty host name")
+        if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 < self.port < 65536:
+            raise SettingsError(f"hl7.port must be an integer in 1..65535, not {self.port!r}")
+        if not self.timeout_s > 0:
+            raise SettingsError("hl7.timeout_s must be positive")
+        if not self.name:
+            raise SettingsError("hl7.name must not be empty")
+        for key in ("sending_application", "sending_facility", "receiving_application", "receiving_facility"):
+            if len(getattr(self, key)) > 20:  # HD-1 is an IS value: at most 20 characters
+                raise SettingsError(f"hl7.{key} must be at most 20 characters")
+
+    @classmethod
+    def from_json(cls, data: Any) -> "Hl7Destination":
+        """From the ``"hl7"`` object (host and port required, other keys optional, unknown keys ignored)."""
+        if not isinstance(data, dict):
+            raise SettingsError("hl7 must be an object")
+        if "host" not in data or "port" not in data:
+            raise SettingsError("hl7 needs host and port")
+        defaults = {"name": "RIS", "receiving_application": "", "receiving_facility": "",
+                    "sending_application": "TELERAD", "sending_facility": ""}
+        text = {k: d if data.get(k) is None else str(data[k]) for k, d in defaults.items()}
+        return cls(host=data["host"], port=data["port"], timeout_s=float(data.get("timeout_s", 30.0)), **text)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class ReportingSettings:
     """Where signed reports go and how; see the module docstring for the file format."""
 
@@ -37,6 +85,7 @@ class ReportingSettings:
     retry_cap_s: float = 3600.0
     send_timeout_s: float = 60.0
     trust_roots: tuple[str, ...] = ()
+    hl7: Optional[Hl7Destination] = None
 
     def choose_node(self, source_node: Optional[str], known: set[str]) -> Optional[str]:
         """The node a study's report goes to: its source node (when configured), else the report
@@ -50,10 +99,11 @@ class ReportingSettings:
         return "stow" if node in self.dicomweb_only else "dimse"
 
     def to_json(self) -> dict[str, Any]:
+        hl7 = {"hl7": self.hl7.to_json()} if self.hl7 is not None else {}
         return {"destination": self.destination, "destination_overrides_source": self.destination_overrides_source,
                 "dicomweb_only": sorted(self.dicomweb_only), "retry_base_s": self.retry_base_s,
                 "retry_cap_s": self.retry_cap_s, "send_timeout_s": self.send_timeout_s,
-                "trust_roots": list(self.trust_roots)}
+                "trust_roots": list(self.trust_roots), **hl7}
 
 
 def load_settings(config_dir: Path) -> ReportingSettings:
@@ -69,7 +119,8 @@ def load_settings(config_dir: Path) -> ReportingSettings:
             dicomweb_only=frozenset(data.get("dicomweb_only") or ()),
             retry_base_s=float(data.get("retry_base_s", 5.0)), retry_cap_s=float(data.get("retry_cap_s", 3600.0)),
             send_timeout_s=float(data.get("send_timeout_s", 60.0)),
-            trust_roots=tuple(str(p) for p in data.get("trust_roots") or ()))
+            trust_roots=tuple(str(p) for p in data.get("trust_roots") or ()),
+            hl7=Hl7Destination.from_json(data["hl7"]) if data.get("hl7") is not None else None)
     except (ValueError, TypeError, AttributeError) as exc:
         raise SettingsError(f"{path}: {exc}") from exc
 

@@ -1,4 +1,5 @@
-"""High-level operations: start a draft for a study, sign a report (PDF + SR + encapsulated PDF + outbox)."""
+"""High-level operations: start a draft for a study, sign a report (PDF + SR + encapsulated PDF, optionally an
+HL7 ORU^R01, + outbox)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import hashlib
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Optional, Sequence
 
 from app.reporting.dicom_common import InstanceRef
+from app.reporting.hl7_oru import NODE_PREFIX
 from app.reporting.killpoints import killpoint
 from app.reporting.letterhead import Letterhead
 from app.reporting.model import Report, ReportKind
@@ -21,9 +24,16 @@ from app.reporting.templates import Template, select_template
 if TYPE_CHECKING:
     from pydicom import Dataset
 
+    from app.reporting.settings import Hl7Destination
     from app.reporting.signing import SigningIdentity
 
 SR_SERIES_BASE = 9001
+HL7_FILE = "report.hl7"
+
+
+def hl7_delivery_key(report_id: str) -> str:
+    """Outbox key (its ``sop_instance_uid`` column) of a report's HL7 message: ``hl7:<report id>``."""
+    return f"hl7:{report_id}"
 
 
 def report_db_path(home: Path) -> Path:
@@ -55,6 +65,7 @@ class SignedReport:
     sr: Path
     encapsulated_pdf: Path
     timings: dict[str, float] = field(default_factory=dict)
+    hl7: Optional[Path] = None
 
 
 def _write_atomic(path: Path, data: bytes) -> OutputFile:
@@ -88,10 +99,11 @@ def _predecessor_refs(store: ReportStore, report: Report) -> tuple[list[Instance
 
 def sign_report(store: ReportStore, report_id: str, identity: "SigningIdentity", source: Path, out_dir: Path,
                 letterhead: Letterhead = Letterhead(), node: Optional[str] = None,
-                evidence: Sequence["Dataset"] = ()) -> SignedReport:
-    """Render and PAdES-sign the PDF, build the SR and encapsulated PDF, then commit state, outputs and
-    outbox rows in one transaction. Files are written first; a crash before the commit leaves the
-    report unsigned (orphan files are overwritten by the next attempt's new folder)."""
+                evidence: Sequence["Dataset"] = (), hl7: "Optional[Hl7Destination]" = None) -> SignedReport:
+    """Render and PAdES-sign the PDF, build the SR and encapsulated PDF (and, with ``hl7``, an ORU^R01 for
+    node ``hl7:<name>``), then commit state, outputs and outbox rows in one transaction. Files are written
+    first; a crash before the commit leaves the report unsigned (orphan files are overwritten by the next
+    attempt's new folder). An invalid HL7 message (Hl7BuildError) fails before anything is written."""
     from pydicom.uid import generate_uid
 
     from app.reporting.dicom_pdf import build_encapsulated_pdf
@@ -102,6 +114,7 @@ def sign_report(store: ReportStore, report_id: str, identity: "SigningIdentity",
     t: dict[str, float] = {}
     start = time.perf_counter()
     signed = store.signed_version(report_id, identity.person_name, utc_now())
+    message = _hl7_message(signed, hl7) if hl7 is not None else None
     pdf = render_pdf(signed, letterhead)
     t["render"] = time.perf_counter() - start
     pdf = sign_pdf(pdf, identity, location=letterhead.institution)
@@ -121,10 +134,21 @@ def sign_report(store: ReportStore, report_id: str, identity: "SigningIdentity",
         _role(_write_atomic(folder / "report-pdf.dcm", _dicom_bytes(epdf)), "epdf", epdf),
     ]
     deliveries = [Delivery(o.sop_instance_uid, o.path, node) for o in outputs if node and o.sop_instance_uid]
+    if hl7 is not None and message is not None:
+        outputs.append(_role(_write_atomic(folder / HL7_FILE, message), "hl7"))
+        deliveries.append(Delivery(hl7_delivery_key(signed.id), outputs[-1].path, NODE_PREFIX + hl7.name))
     killpoint("sign_before_finalize")
     final = store.finalize(signed, outputs, deliveries)
     t["total"] = time.perf_counter() - start
-    return SignedReport(final, Path(outputs[0].path), Path(outputs[1].path), Path(outputs[2].path), t)
+    return SignedReport(final, Path(outputs[0].path), Path(outputs[1].path), Path(outputs[2].path), t,
+                        Path(outputs[3].path) if hl7 is not None else None)
+
+
+def _hl7_message(signed: Report, dest: "Hl7Destination") -> bytes:
+    """The validated ORU^R01 of the report being signed (sent as is by the outbox, resends included)."""
+    from app.reporting.hl7_oru import build_oru, control_id
+
+    return build_oru(signed, dest, control_id(signed.id), datetime.fromisoformat(signed.signed_at))
 
 
 def _role(out: OutputFile, role: str, ds: "Optional[Dataset]" = None) -> OutputFile:

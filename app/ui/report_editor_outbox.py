@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 from app.reporting.service import ReportingContext
 from app.ui.bridge import TaskBridge, TaskHandle
 
-ROLE_NAMES = {"sr": "DICOM SR", "epdf": "PDF (DICOM)"}
+ROLE_NAMES = {"sr": "DICOM SR", "epdf": "PDF (DICOM)", "hl7": "HL7 result (RIS)"}
 STATE_COLOURS = {"queued": "#8a6d00", "sending": "#1565c0", "sent": "#2e7d32", "failed": "#c62828",
                  "local": "#616161"}
 

@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -76,26 +77,33 @@ def run(binary: Path, *args: str, env: dict[str, str], cwd: Path) -> str:
     return proc.stdout
 
 
-def test_bundle_signs_and_verifies_a_report(installed: Path, xdisplay: str, tmp_path: Path) -> None:
-    """Report PDF (reportlab), PAdES signature (pyHanko: lxml, aiohttp), SR (highdicom), verification."""
-    from pydicom import dcmread
-
+def sign_demo_report(binary: Path, env: dict[str, str], data: str, tmp_path: Path) -> tuple[dict, str, Any]:
+    """Import the bundled demo CT, draft and sign its report with the installed binary: (study, sign output, PKI)."""
     from tests.core.report_fixtures import make_pki
 
-    binary = installed / "opt" / "telerad" / "telerad"
-    env, data = clean_env(xdisplay, tmp_path / "home"), str(tmp_path / "data")
     pki = make_pki(tmp_path)
     password = tmp_path / "password"
     password.write_bytes(pki.password)
     text = tmp_path / "report.txt"
     text.write_text("Findings:\nNo acute intracranial abnormality.\nImpression:\nNormal phantom.\n")
-    samples = installed / "opt" / "telerad" / "_internal" / "resources" / "samples" / "ct-head-phantom"
+    samples = binary.parent / "_internal" / "resources" / "samples" / "ct-head-phantom"
     run(binary, "--data-dir", data, "import", str(samples), env=env, cwd=tmp_path)
     study = json.loads(run(binary, "--data-dir", data, "studies", "--json", env=env, cwd=tmp_path))[0]
     uid = study["study_instance_uid"]
     run(binary, "--data-dir", data, "report", "draft", uid, "--text-file", str(text), env=env, cwd=tmp_path)
     signed = run(binary, "--data-dir", data, "report", "sign", uid, "--p12", str(pki.p12), "--password-file",
                  str(password), env=env, cwd=tmp_path)
+    return study, signed, pki
+
+
+def test_bundle_signs_and_verifies_a_report(installed: Path, xdisplay: str, tmp_path: Path) -> None:
+    """Report PDF (reportlab), PAdES signature (pyHanko: lxml, aiohttp), SR (highdicom), verification."""
+    from pydicom import dcmread
+
+    binary = installed / "opt" / "telerad" / "telerad"
+    env, data = clean_env(xdisplay, tmp_path / "home"), str(tmp_path / "data")
+    study, signed, pki = sign_demo_report(binary, env, data, tmp_path)
+    uid = study["study_instance_uid"]
     outputs = dict(re.findall(r"^(pdf|sr|epdf): +(\S+)$", signed, re.MULTILINE))
     assert set(outputs) == {"pdf", "sr", "epdf"}, signed
     verdict = json.loads(run(binary, "--data-dir", data, "report", "verify", outputs["pdf"], "--ca",
@@ -109,3 +117,27 @@ def test_bundle_signs_and_verifies_a_report(installed: Path, xdisplay: str, tmp_
     proc = subprocess.run([str(binary), "--data-dir", data, "report", "verify", str(tampered), "--ca",
                            str(pki.ca_pem), "--json"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert proc.returncode != 0 or not json.loads(proc.stdout)["ok"], proc.stdout
+
+
+def test_bundle_sends_an_hl7_result_to_a_ris(installed: Path, xdisplay: str, tmp_path: Path) -> None:
+    """With "hl7" in reporting.json the installed binary builds the ORU^R01 (hl7apy) at signing and the outbox
+    delivers it over MLLP (python-hl7) to a real MLLP server."""
+    import hl7
+
+    from tests.core.net_peers import free_port
+    from tests.core.test_report_hl7 import Ris
+
+    binary = installed / "opt" / "telerad" / "telerad"
+    env, data = clean_env(xdisplay, tmp_path / "home"), tmp_path / "data"
+    port = free_port()
+    (data / "config").mkdir(parents=True)
+    (data / "config" / "reporting.json").write_text(json.dumps({"hl7": {
+        "host": "127.0.0.1", "port": port, "receiving_application": "RIS", "receiving_facility": "HOSPITAL"}}))
+    study, _signed, _pki = sign_demo_report(binary, env, str(data), tmp_path)
+    with Ris(port) as ris:
+        run(binary, "--data-dir", str(data), "outbox", "send", "--once", env=env, cwd=tmp_path)
+    assert len(ris.received) == 1
+    message = hl7.parse(ris.received[0].decode("utf-8"))
+    assert str(message.segment("MSH")[9]) == "ORU^R01^ORU_R01" and str(message.segment("OBR")[25]) == "F"
+    assert str(message.segment("PID")[3]) == study["patient_id"]
+    assert "Normal phantom." in str(message)
