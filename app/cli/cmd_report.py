@@ -148,14 +148,16 @@ def _sign(args: argparse.Namespace) -> int:
         if report is None or not report.editable:
             raise ReportError(f"study {args.study_uid} has no unsigned report (draft or addendum) to sign")
         result = sign(ctx, report.id, identity, args.node, progress=TerminalProgress("sign"))
-        node = next((d.node for d in ctx.store.outbox(lambda p, n: None).items(report.id)), None)
+        nodes = sorted({d.node for d in ctx.store.outbox(lambda p, n: None).items(report.id)})
     finally:
         _close(ctx)
     print(f"signed {result.report.kind} {result.report.id} by {identity.common_name}")
     print(f"pdf:  {result.pdf}")
     print(f"sr:   {result.sr}")
     print(f"epdf: {result.encapsulated_pdf}")
-    print(f"queued for {node}" if node else "not queued: no source node or report destination configured")
+    if result.hl7 is not None:
+        print(f"hl7:  {result.hl7}")
+    print(f"queued for {', '.join(nodes)}" if nodes else "not queued: no source node or report destination configured")
     return 0
 
 
