@@ -60,6 +60,8 @@ class NetworkStatusWidget(QWidget):
             text, colour = "SCP off", "#7f8c8d"
         if state.active:
             text += f" \u00b7 {state.active} retrieving"
+        if state.restart_pending:
+            text += " \u00b7 new settings apply when the retrieves end"
         self.scp_label.setText(f"\u25cf {text}")
         self.scp_label.setStyleSheet(f"color: {colour};")
         self.scp_label.setToolTip(f"{state.scp_error}\nNodes: {nodes}".strip())

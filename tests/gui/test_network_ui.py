@@ -144,6 +144,10 @@ def test_status_widget_states_and_scp_stops_on_close(qtbot, make_window, net_con
     win = make_window(cfg)
     status = win.network_status
     assert status.scp_label.text().endswith(f"listening on port {scp_port}") and _listening(scp_port)
+    waiting = replace(win.network.state(), active=1, restart_pending=True)  # a listener change waits for a retrieve
+    status.show_state(waiting)
+    assert status.scp_label.text().endswith("1 retrieving \u00b7 new settings apply when the retrieves end")
+    status.show_state(win.network.state())
     win.statusBar().showMessage("")
     qtbot.wait(50)
     bar = win.statusBar().grab()
