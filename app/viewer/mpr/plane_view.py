@@ -83,11 +83,15 @@ class PlaneView(QWidget):
         painter.end()
 
     def _paint_image(self, painter: QPainter) -> None:
-        image = self.mpr.scene.image(self.view, self.width(), self.height(), preview=self.mpr.interacting)
+        """Resliced at device pixels (HiDPI: a 2x screen gets twice the samples, not an upscaled image)."""
+        ratio = self.devicePixelRatioF()
+        width, height = max(round(self.width() * ratio), 1), max(round(self.height() * ratio), 1)
+        image = self.mpr.scene.image(self.view, width, height, preview=self.mpr.interacting)
         h, w = image.pixels.shape
         self._qimage = QImage(image.pixels.data, w, h, w, QImage.Format.Format_Grayscale8)
         self._buffer = image.pixels
-        if (w, h) == (self.width(), self.height()):
+        if (w, h) == (width, height):
+            self._qimage.setDevicePixelRatio(ratio)
             painter.drawImage(0, 0, self._qimage)
         else:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, not image.preview)
