@@ -32,6 +32,27 @@ _internal/PySide6/ and _internal/shiboken6/ of this bundle and may be replaced b
 with a compatible build. Source: https://download.qt.io/official_releases/QtForPython/ and
 https://code.qt.io/. Full texts: LGPL-3 and GPL-3 in this folder.
 """
+ICU_NOTE = """ICU (International Components for Unicode) 73, shipped inside the Qt for Python wheel as
+_internal/PySide6/Qt/lib/libicuuc, libicui18n and libicudata. libicudata was rebuilt for this bundle with
+ICU's own tools (icupkg, genccode) holding a subset of the unmodified ICU data: packaging/icu_trim.py.
+
+Copyright (c) 1991-2023 Unicode, Inc. All rights reserved. Distributed under the Unicode/ICU license:
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of this software and
+associated documentation files (the "Software"), to deal in the Software without restriction, including
+without limitation the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is furnished to do so, subject to the
+following conditions:
+
+The above copyright notice and this permission notice shall be included in all copies or substantial
+portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT NOT
+LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO
+EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER
+IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR
+THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+"""
 PYINSTALLER_NOTE = """The executable's bootloader comes from PyInstaller (https://pyinstaller.org), licensed under
 the GPL-2.0-or-later with a special exception permitting its use in bundles of any license.
 """
@@ -135,6 +156,8 @@ def _extras(out: Path, needed_texts: set[str], index: list[str]) -> None:
     if python_license.is_file():
         shutil.copyfile(python_license, out / "Python-LICENSE.txt")
         index.append(f"Python {sys.version.split()[0]}: PSF-2.0 (Python-LICENSE.txt)")
+    (out / "ICU.txt").write_text(ICU_NOTE)
+    index.append("ICU 73 (in the Qt libraries; data trimmed by packaging/icu_trim.py): Unicode/ICU license (ICU.txt)")
     (out / "PyInstaller-bootloader.txt").write_text(PYINSTALLER_NOTE)
     index.append("PyInstaller bootloader: GPL-2.0-or-later WITH Bootloader-exception (PyInstaller-bootloader.txt)")
 

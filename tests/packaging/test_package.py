@@ -26,7 +26,7 @@ MAX_COLD_START_S = 3.0  # issue 8: cold start of the installed app to the main w
 GL_DEPENDS = ("libgl1", "libegl1", "libgl1-mesa-dri", "libglx-mesa0")
 PLATFORM_DEPENDS = ("libx11-6", "libxcb-icccm4", "libxkbcommon-x11-0", "libfontconfig1", "libfreetype6", "libdbus-1-3",
                     "libglib2.0-0")
-NOTICES = ("PySide6", "shiboken6", "vtk", "pydicom", "pynetdicom", "numpy", "pillow", "Python")
+NOTICES = ("PySide6", "shiboken6", "vtk", "pydicom", "pynetdicom", "numpy", "pillow", "Python", "ICU", "hl7apy")
 REPORT = REPO / "tests" / "artifacts" / "package-report.txt"
 
 
