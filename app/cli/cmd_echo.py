@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.cli.context import open_audit, paths, user_name
+from app.cli.context import node_arg, open_audit, user_name
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,12 +15,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from app.network import netaudit
-    from app.network.nodes import NodeError, load
+    from app.network.nodes import NodeError
     from app.network.scu import NetworkError, echo
 
     try:
-        cfg = load(paths(args).config_dir)
-        node = cfg.get(args.node)
+        cfg, node = node_arg(args)
         seconds = echo(node, cfg.local.ae_title, timeout=args.timeout)
         ok, message = True, f"{node.name}: C-ECHO ok ({seconds * 1000:.0f} ms)"
     except (NodeError, NetworkError, OSError) as exc:

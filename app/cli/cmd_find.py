@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from app.cli.context import open_audit, paths, user_name
+from app.cli.context import node_arg, open_audit, user_name
 
 COLUMNS = {
     "study": ("StudyDate", "ModalitiesInStudy", "PatientID", "PatientName", "AccessionNumber",
@@ -35,15 +35,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from app.network import netaudit
-    from app.network.nodes import NodeError, load
+    from app.network.nodes import NodeError
     from app.network.query import Query, find
     from app.network.scu import NetworkError
 
     query = Query(args.patient_name, args.patient_id, args.accession, args.modality, args.date_from,
                   args.date_to, args.description, args.study, args.series)
     try:
-        cfg = load(paths(args).config_dir)
-        node = cfg.get(args.node)
+        cfg, node = node_arg(args)
         if args.dicomweb:
             from app.network.dicomweb import DicomWebClient
 

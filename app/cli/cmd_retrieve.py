@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from app.cli.context import open_audit, open_cache, paths, user_name
+from app.cli.context import node_arg, open_audit, open_cache, user_name
 from app.cli.progress import TerminalProgress, cancel_on_sigint
 
 
@@ -48,14 +48,13 @@ def _run(args, cfg, node, cache, audit, cancel):  # type: ignore[no-untyped-def]
 
 
 def execute(args: argparse.Namespace) -> int:
-    from app.network.nodes import NodeError, load
+    from app.network.nodes import NodeError
     from app.network.scu import NetworkError
     from app.network.sink import mark_completeness
     from app.tasks import Cancelled
 
     try:
-        cfg = load(paths(args).config_dir)
-        node = cfg.get(args.node)
+        cfg, node = node_arg(args)
     except NodeError as exc:
         print(f"telerad retrieve: {exc}", file=sys.stderr)
         return 2

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.cli.context import open_audit, open_cache, paths, user_name
+from app.cli.context import node_arg, open_audit, open_cache, user_name
 from app.cli.progress import TerminalProgress, cancel_on_sigint
 
 
@@ -35,14 +35,13 @@ def _expand(cache, item: str) -> list[Path]:  # type: ignore[no-untyped-def]
 
 
 def execute(args: argparse.Namespace) -> int:
-    from app.network.nodes import NodeError, load
+    from app.network.nodes import NodeError
     from app.network.scu import NetworkError
     from app.network.send import send_files
     from app.tasks import Cancelled
 
     try:
-        cfg = load(paths(args).config_dir)
-        node = cfg.get(args.node)
+        cfg, node = node_arg(args)
     except NodeError as exc:
         print(f"telerad send: {exc}", file=sys.stderr)
         return 2

@@ -9,12 +9,21 @@ from app.config import Paths, resolve_paths, user_name
 
 if TYPE_CHECKING:
     from app.audit import AuditLog
+    from app.network.nodes import Node, NodeConfig
     from app.store import Cache
 
 
 def paths(args: argparse.Namespace) -> Paths:
     """Resolved data locations for this invocation."""
     return resolve_paths(args.data_dir)
+
+
+def node_arg(args: argparse.Namespace) -> "tuple[NodeConfig, Node]":
+    """The node configuration and the node named by ``args.node`` (NodeError if unknown or unreadable)."""
+    from app.network.nodes import load
+
+    cfg = load(paths(args).config_dir)
+    return cfg, cfg.get(args.node)
 
 
 def open_cache(args: argparse.Namespace) -> "Cache":

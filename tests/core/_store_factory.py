@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from io import BytesIO
+from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -75,3 +76,16 @@ def replace_sop_uid(data: bytes, old: str, new_value: bytes) -> bytes:
     new_elem = b"\x08\x00\x18\x00UI" + len(new_value).to_bytes(2, "little") + new_value
     start = data.rindex(old_elem)  # the dataset one (after the File Meta copy)
     return data[:start] + new_elem + data[start + len(old_elem):]
+
+
+#: 14 small real instances in 5 studies (pydicom's DICOMDIR test media), for the crash tests.
+SMALL_STUDY_FOLDERS = ("77654033", "98892001")
+
+
+def copy_small_studies(shared_data: Path, folder: Path) -> Path:
+    """Copy :data:`SMALL_STUDY_FOLDERS` from the shared data into ``folder``; return ``folder``."""
+    import shutil
+
+    for name in SMALL_STUDY_FOLDERS:
+        shutil.copytree(shared_data / "media" / "pydicom_dicomdirtests" / name, folder / name)
+    return folder

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,18 +14,15 @@ from app.importer import import_paths
 from app.store import Cache
 from app.store.prepare import prepare
 from app.store.schema import integrity
+from tests.core._store_factory import copy_small_studies
 
 REPO = Path(__file__).resolve().parents[2]
-FOLDERS = ("77654033", "98892001")  # 14 small real instances in 5 studies
 TOTAL, BATCH = 14, 5  # batches of 5, 5, 4
 
 
 @pytest.fixture(scope="module")
 def source(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("batch_crash_src")
-    for name in FOLDERS:
-        shutil.copytree(shared_data / "media" / "pydicom_dicomdirtests" / name, folder / name)
-    return folder
+    return copy_small_studies(shared_data, tmp_path_factory.mktemp("batch_crash_src"))
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ coarsely while dragging and finely when the mouse is released.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 from vtkmodules.vtkRenderingCore import vtkInteractorStyle, vtkRenderer, vtkRenderWindowInteractor
@@ -91,8 +92,6 @@ class TrackballCamera:
         camera.OrthogonalizeViewUp()
 
     def _spin(self, _dx: int, _dy: int, now: tuple[int, int], last: tuple[int, int]) -> None:
-        import math
-
         cx, cy = (v / 2.0 for v in self.renderer.GetRenderWindow().GetSize())
         angle = math.degrees(math.atan2(now[1] - cy, now[0] - cx) - math.atan2(last[1] - cy, last[0] - cx))
         self.renderer.GetActiveCamera().Roll(angle)
