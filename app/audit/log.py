@@ -8,23 +8,26 @@ only as a salted sha256 (salt kept in the log's ``meta`` table).
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import secrets
 import socket
-import sqlite3
 import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import sqlite_utils
+
 from app.audit.events import ACTIONS, EVENTS, OUTCOMES, AuditEvent
+from app.clock import utc_iso
+from app.config import user_name
+from app.db import SchemaTooNewError, open_database
 
 GENESIS = "0" * 64
-_SCHEMA = [
+# v1: the tables of the first (unversioned) audit logs; IF NOT EXISTS lets such a file migrate in place.
+_V1 = [
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS events (
         seq INTEGER PRIMARY KEY, time TEXT NOT NULL, event_id TEXT NOT NULL, event_name TEXT NOT NULL,
@@ -38,6 +41,20 @@ _SCHEMA = [
     """CREATE TRIGGER IF NOT EXISTS meta_no_update BEFORE UPDATE ON meta
         BEGIN SELECT RAISE(ABORT, 'audit meta is write-once'); END""",
 ]
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    for statement in _V1:
+        db.execute(statement)
+    db.execute("INSERT OR IGNORE INTO meta VALUES ('patient_salt', ?)", [secrets.token_hex(16)])
+
+
+MIGRATIONS = (_v1,)  # append; never edit a shipped step
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class AuditSchemaError(SchemaTooNewError):
+    """The audit log was written by a newer version of the application."""
 
 
 @dataclass(frozen=True)
@@ -78,15 +95,8 @@ class AuditLog:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = FULL")
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA:
-                self._conn.execute(statement)
-            self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('patient_salt', ?)", [secrets.token_hex(16)])
-            self._conn.execute("COMMIT")
+        self.db = open_database(self.path, MIGRATIONS, label="audit log", too_new=AuditSchemaError)
+        self._conn = self.db.conn
         self._salt = self._conn.execute("SELECT value FROM meta WHERE key = 'patient_salt'").fetchone()[0]
 
     def patient_hash(self, patient_id: str | None) -> str | None:
@@ -113,11 +123,11 @@ class AuditLog:
         if action not in ACTIONS or outcome not in OUTCOMES:
             raise ValueError("action must be one of C/R/U/D/E and outcome one of 0/4/8/12")
         fields: dict[str, Any] = {
-            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "time": utc_iso(),
             "event_id": event.code, "event_name": event.name,
             "event_type": event_type.code if event_type else None,
             "action": action, "outcome": outcome,
-            "user": user or _default_user(), "host": host or socket.gethostname(),
+            "user": user or user_name(), "host": host or socket.gethostname(),
             "study_uid": study_uid, "patient_hash": self.patient_hash(patient_id),
             "detail": canonical_json(dict(detail or {})),
         }
@@ -163,10 +173,3 @@ class AuditLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _default_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name (e.g. some containers)
-        return "unknown"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.cli.context import node_arg, open_audit, user_name
+from app.cli.context import node_arg, workstation
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +24,7 @@ def execute(args: argparse.Namespace) -> int:
         ok, message = True, f"{node.name}: C-ECHO ok ({seconds * 1000:.0f} ms)"
     except (NodeError, NetworkError, OSError) as exc:
         ok, message = False, f"telerad echo: {exc}"
-    with open_audit(args) as audit:
-        netaudit.network_entry(audit, what="echo", detail={"node": args.node, "ok": ok}, user=user_name())
+    with workstation(args) as ws:
+        netaudit.network_entry(ws.audit, what="echo", detail={"node": args.node, "ok": ok}, user=ws.user)
     print(message, file=sys.stdout if ok else sys.stderr)
     return 0 if ok else 1

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from app.cli.context import node_arg, open_audit, user_name
+from app.cli.context import node_arg, workstation
 
 COLUMNS = {
     "study": ("StudyDate", "ModalitiesInStudy", "PatientID", "PatientName", "AccessionNumber",
@@ -54,9 +54,9 @@ def execute(args: argparse.Namespace) -> int:
     except (NodeError, NetworkError, ValueError, OSError) as exc:
         print(f"telerad find: {exc}", file=sys.stderr)
         rows, outcome = [], 8
-    with open_audit(args) as audit:
-        netaudit.query(audit, node=args.node, level=args.level, keys=query.keys(), matches=len(rows),
-                       outcome=outcome, user=user_name())
+    with workstation(args) as ws:
+        netaudit.query(ws.audit, node=args.node, level=args.level, keys=query.keys(), matches=len(rows),
+                       outcome=outcome, user=ws.user)
     if outcome:
         return 1
     if args.json:

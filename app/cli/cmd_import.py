@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli.context import open_audit, open_cache, user_name
+from app.cli.context import workstation
 from app.cli.progress import TerminalProgress, cancel_on_sigint
 
 if TYPE_CHECKING:
@@ -21,26 +21,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from app.importer import ImportCancelled, import_paths
+    from app.importer import ImportCancelled
 
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
         print(f"telerad import: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
-    cache, audit = open_cache(args), open_audit(args)
     cancelled = False
-    try:
-        with cancel_on_sigint() as cancel:
-            try:
-                summary = import_paths(
-                    cache, args.paths, progress=TerminalProgress("import"), cancel=cancel,
-                    audit=audit, user=user_name(),
-                )
-            except ImportCancelled as exc:
-                summary, cancelled = exc.summary, True
-    finally:
-        cache.close()
-        audit.close()
+    with workstation(args) as ws, cancel_on_sigint() as cancel:
+        try:
+            summary = ws.import_paths(args.paths, progress=TerminalProgress("import"), cancel=cancel)
+        except ImportCancelled as exc:
+            summary, cancelled = exc.summary, True
     print(json.dumps(summary_dict(summary), indent=2) if args.json else summary.format())
     if cancelled:
         print("import cancelled: everything listed above is stored; nothing else was written", file=sys.stderr)

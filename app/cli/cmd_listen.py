@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.cli.context import open_audit, open_cache, paths
+from app.cli.context import paths, workstation
 from app.cli.progress import cancel_on_sigint
 
 
@@ -33,7 +33,8 @@ def execute(args: argparse.Namespace) -> int:
     except NodeError as exc:
         print(f"telerad listen: {exc}", file=sys.stderr)
         return 2
-    cache, audit = open_cache(args), open_audit(args)
+    ws = workstation(args)
+    cache, audit = ws.cache, ws.audit
     try:
         with cancel_on_sigint() as stop, StorageSCP(cfg, cache_sink(cache), audit=audit, tls=tls) as scp:
             print(f"listening as {cfg.local.ae_title} on port {scp.port}{' (TLS)' if tls else ''}; Ctrl-C stops",
@@ -44,6 +45,5 @@ def execute(args: argparse.Namespace) -> int:
         print(f"telerad listen: {exc}", file=sys.stderr)
         return 1
     finally:
-        cache.close()
-        audit.close()
+        ws.close()
     return 0

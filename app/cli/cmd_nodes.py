@@ -7,7 +7,7 @@ import json
 import sys
 from dataclasses import asdict, replace
 
-from app.cli.context import open_audit, paths, user_name
+from app.cli.context import paths, workstation
 
 
 def _tls_args(p: argparse.ArgumentParser) -> None:
@@ -83,6 +83,6 @@ def execute(args: argparse.Namespace) -> int:
     except NodeError as exc:
         print(f"telerad nodes: {exc}", file=sys.stderr)
         return 2
-    with open_audit(args) as audit:
-        netaudit.network_entry(audit, what="config", detail=change, user=user_name())
+    with workstation(args) as ws:
+        netaudit.network_entry(ws.audit, what="config", detail=change, user=ws.user)
     return 0

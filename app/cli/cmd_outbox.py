@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any
 
-from app.cli.context import open_audit, paths, user_name
+from app.cli.context import workstation
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,20 +26,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from app.reporting.service import ReportingContext
-
-    p = paths(args)
-    ctx = ReportingContext.open(p.home, p.config_dir, None, open_audit(args), user_name())
-    try:
+    with workstation(args) as ws:
+        ctx = ws.reporting(with_cache=False)
         if args.outbox_command == "send":
             return _send(ctx, args.once)
         if args.outbox_command == "retry":
             return _retry(ctx, args.uids)
         return _list(ctx, args.json)
-    finally:
-        ctx.store.close()
-        if ctx.audit is not None:
-            ctx.audit.close()
 
 
 def item_rows(ctx: Any) -> list[dict[str, Any]]:

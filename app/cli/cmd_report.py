@@ -18,11 +18,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from app.cli.context import open_audit, open_cache, paths, user_name
+from app.cli.context import paths, workstation
 
 if TYPE_CHECKING:
     from app.reporting.model import Report
-    from app.reporting.service import ReportingContext
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,20 +72,6 @@ def execute(args: argparse.Namespace) -> int:
         return 1
 
 
-def _context(args: argparse.Namespace, cache: bool = True) -> "ReportingContext":
-    from app.reporting.service import ReportingContext
-
-    p = paths(args)
-    return ReportingContext.open(p.home, p.config_dir, open_cache(args) if cache else None, open_audit(args),
-                                 user_name())
-
-
-def _close(ctx: "ReportingContext") -> None:
-    for part in (ctx.cache, ctx.audit, ctx.store):
-        if part is not None:
-            part.close()
-
-
 def _sections_from(path: Path | None) -> dict[str, str]:
     from app.reporting.textio import parse_sections
 
@@ -94,13 +79,8 @@ def _sections_from(path: Path | None) -> dict[str, str]:
 
 
 def _draft(args: argparse.Namespace) -> int:
-    from app.reporting.service import draft_for_study
-
-    ctx = _context(args)
-    try:
-        report = draft_for_study(ctx, args.study_uid, args.template, _sections_from(args.text_file))
-    finally:
-        _close(ctx)
+    with workstation(args) as ws:
+        report = ws.draft(args.study_uid, args.template, _sections_from(args.text_file))
     print(f"draft {report.id} (template {report.template_id or 'none'}, revision {report.revision})")
     return 0
 
@@ -109,20 +89,17 @@ def _critical(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from app.reporting.model import CriticalNotice, ReportError
-    from app.reporting.service import current_report, record_notice, set_critical
+    from app.reporting.service import current_report
 
-    ctx = _context(args, cache=False)
-    try:
-        report = current_report(ctx.store, args.study_uid)
+    with workstation(args) as ws:
+        report = current_report(ws.report_store, args.study_uid)
         if report is None:
             raise ReportError(f"study {args.study_uid} has no report")
         if args.set is not None or args.clear:
-            report = set_critical(ctx, report.id, not args.clear, args.set or "")
+            report = ws.set_critical(report.id, not args.clear, args.set or "")
         if args.told:
             when = args.when or datetime.now(timezone.utc).isoformat(timespec="seconds")
-            report = record_notice(ctx, report.id, CriticalNotice(args.told, args.method, when, ctx.user))
-    finally:
-        _close(ctx)
+            report = ws.record_notice(report.id, CriticalNotice(args.told, args.method, when, ws.user))
     told = "; ".join(f"{n.recipient} ({n.method}, {n.communicated_at})" for n in report.notices) or "nobody yet"
     print(f"critical: {'yes' if report.critical else 'no'}; told: {told}")
     return 0
@@ -137,20 +114,15 @@ def _password(args: argparse.Namespace) -> bytes:
 def _sign(args: argparse.Namespace) -> int:
     from app.cli.progress import TerminalProgress
     from app.reporting.model import ReportError
-    from app.reporting.service import current_report, publish_study, sign
     from app.reporting.signing import load_identity
 
     identity = load_identity(args.p12, _password(args))
-    ctx = _context(args)
-    try:
-        publish_study(ctx, args.study_uid)
-        report = current_report(ctx.store, args.study_uid)
+    with workstation(args) as ws:
+        report = ws.open_report(args.study_uid, create=False)
         if report is None or not report.editable:
             raise ReportError(f"study {args.study_uid} has no unsigned report (draft or addendum) to sign")
-        result = sign(ctx, report.id, identity, args.node, progress=TerminalProgress("sign"))
-        nodes = sorted({d.node for d in ctx.store.outbox(lambda p, n: None).items(report.id)})
-    finally:
-        _close(ctx)
+        result = ws.sign(report.id, identity, args.node, progress=TerminalProgress("sign"))
+        nodes = sorted({d.node for d in ws.report_store.outbox(lambda p, n: None).items(report.id)})
     print(f"signed {result.report.kind} {result.report.id} by {identity.common_name}")
     print(f"pdf:  {result.pdf}")
     print(f"sr:   {result.sr}")
@@ -162,13 +134,8 @@ def _sign(args: argparse.Namespace) -> int:
 
 
 def _addendum(args: argparse.Namespace) -> int:
-    from app.reporting.service import start_addendum
-
-    ctx = _context(args, cache=False)
-    try:
-        report = start_addendum(ctx, args.study_uid, args.note, _sections_from(args.text_file))
-    finally:
-        _close(ctx)
+    with workstation(args) as ws:
+        report = ws.start_addendum(args.study_uid, args.note, _sections_from(args.text_file))
     print(f"addendum {report.id} to {report.predecessor_id} (draft; sign it with `telerad report sign`)")
     return 0
 
@@ -178,15 +145,13 @@ def _show(args: argparse.Namespace) -> int:
     from app.reporting.service import delivery_states
     from app.reporting.textio import report_text
 
-    ctx = _context(args, cache=False)
-    try:
-        reports = ctx.store.for_study(args.study_uid)
+    with workstation(args) as ws:
+        store = ws.report_store
+        reports = store.for_study(args.study_uid)
         if not reports:
             raise ReportError(f"study {args.study_uid} has no report")
-        rows = [_report_dict(r, delivery_states(ctx.store, r.id), [o.path for o in ctx.store.outputs(r.id)])
+        rows = [_report_dict(r, delivery_states(store, r.id), [o.path for o in store.outputs(r.id)])
                 for r in reports]
-    finally:
-        _close(ctx)
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0

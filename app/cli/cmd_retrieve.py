@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from app.cli.context import node_arg, open_audit, open_cache, user_name
+from app.cli.context import node_arg, user_name, workstation
 from app.cli.progress import TerminalProgress, cancel_on_sigint
 
 
@@ -58,7 +58,8 @@ def execute(args: argparse.Namespace) -> int:
     except NodeError as exc:
         print(f"telerad retrieve: {exc}", file=sys.stderr)
         return 2
-    cache, audit = open_cache(args), open_audit(args)
+    ws = workstation(args)
+    cache, audit = ws.cache, ws.audit
     code, result = 0, None
     try:
         with cancel_on_sigint() as cancel:
@@ -73,8 +74,7 @@ def execute(args: argparse.Namespace) -> int:
             mark_completeness(cache, args.study, result.incomplete, result.expected,
                               f"retrieve from {node.name} ended short")
     finally:
-        cache.close()
-        audit.close()
+        ws.close()
     if result is not None:
         summary = {"study": args.study, "method": result.method, "expected": result.expected,
                    "requested": result.requested, "received": len(result.received),

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.cli.context import audit_event, open_cache, window_arg
+from app.cli.context import window_arg, workstation
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,8 +72,9 @@ def execute(args: argparse.Namespace) -> int:
         return 2
     if args.mpr:
         return _mpr(args, width, height)
-    cache = open_cache(args)
+    ws = workstation(args)
     try:
+        cache = ws.cache
         if cache.get_study(args.study) is None:
             print(f"telerad screenshot: study {args.study} is not in the cache", file=sys.stderr)
             return 1
@@ -98,13 +99,14 @@ def execute(args: argparse.Namespace) -> int:
         print(f"telerad screenshot: {exc}", file=sys.stderr)
         return 1
     finally:
-        cache.close()
+        ws.close()
     from app.viewer.sync import align_models
 
     align_models(models)
     rows, cols = parse_layout(layout)
     save_png(render_layout(models, rows, cols, width, height), args.out)
-    audit_event(args, _event(), action="R", study_uid=args.study, detail={"command": "screenshot"})
+    with workstation(args) as ws:
+        ws.record_access(args.study, "screenshot")
     print(f"wrote {args.out}")
     return 0
 
@@ -115,18 +117,16 @@ def _mpr(args: argparse.Namespace, width: int, height: int) -> int:
     from app.dicom.geometry import GeometryError
     from app.viewer.mpr.headless import render_mpr_png
 
-    cache = open_cache(args)
-    try:
-        if cache.get_study(args.study) is None:
-            print(f"telerad screenshot: study {args.study} is not in the cache", file=sys.stderr)
+    with workstation(args) as ws:
+        try:
+            if ws.cache.get_study(args.study) is None:
+                print(f"telerad screenshot: study {args.study} is not in the cache", file=sys.stderr)
+                return 1
+            render_mpr_png(ws.cache, args.study, args.out, size=(width, height))
+        except (ValueError, GeometryError, DecodeError) as exc:
+            print(f"telerad screenshot: {exc}", file=sys.stderr)
             return 1
-        render_mpr_png(cache, args.study, args.out, size=(width, height))
-    except (ValueError, GeometryError, DecodeError) as exc:
-        print(f"telerad screenshot: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        cache.close()
-    audit_event(args, _event(), action="R", study_uid=args.study, detail={"command": "screenshot --mpr"})
+        ws.record_access(args.study, "screenshot --mpr")
     print(f"wrote {args.out}")
     return 0
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.cli.context import node_arg, open_audit, open_cache, user_name
+from app.cli.context import node_arg, workstation
 from app.cli.progress import TerminalProgress, cancel_on_sigint
 
 
@@ -45,11 +45,12 @@ def execute(args: argparse.Namespace) -> int:
     except NodeError as exc:
         print(f"telerad send: {exc}", file=sys.stderr)
         return 2
-    cache, audit = open_cache(args), open_audit(args)
+    ws = workstation(args)
+    cache, audit = ws.cache, ws.audit
     try:
         files = [p for item in args.items for p in _expand(cache, item)]
         with cancel_on_sigint() as cancel:
-            result = send_files(node, cfg.local.ae_title, files, audit=audit, user=user_name(), cancel=cancel,
+            result = send_files(node, cfg.local.ae_title, files, audit=audit, user=ws.user, cancel=cancel,
                                 progress=TerminalProgress("send"))
     except LookupError as exc:
         print(f"telerad send: {exc}", file=sys.stderr)
@@ -61,8 +62,7 @@ def execute(args: argparse.Namespace) -> int:
         print(f"telerad send: {exc}", file=sys.stderr)
         return 1
     finally:
-        cache.close()
-        audit.close()
+        ws.close()
     print(f"{len(result.sent)} sent, {len(result.failed)} failed")
     for path, reason in result.failed.items():
         print(f"  {path}: {reason}", file=sys.stderr)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from app.cli.context import audit_event, open_cache, window_arg
+from app.cli.context import window_arg, workstation
 
 if TYPE_CHECKING:
     from app.store import Cache, InstanceRecord
@@ -45,8 +45,8 @@ def execute(args: argparse.Namespace) -> int:
 
 def _from_cache(args: argparse.Namespace, uid: str) -> Optional[tuple[Path, str]]:
     """The file for an instance UID, the middle image of a series, or of a study's largest series."""
-    cache = open_cache(args)
-    try:
+    with workstation(args) as ws:
+        cache = ws.cache
         instance = cache.get_instance(uid)
         if instance is not None:
             return instance.path, cache.study_of_series(instance.series_instance_uid)
@@ -57,8 +57,6 @@ def _from_cache(args: argparse.Namespace, uid: str) -> Optional[tuple[Path, str]
             series_uid = series.series_instance_uid if series else ""
         chosen = _middle(cache, series_uid)
         return (chosen.path, study_uid) if chosen is not None and study_uid else None
-    finally:
-        cache.close()
 
 
 def _middle(cache: "Cache", series_uid: str) -> Optional["InstanceRecord"]:
@@ -68,6 +66,5 @@ def _middle(cache: "Cache", series_uid: str) -> Optional["InstanceRecord"]:
 
 
 def _audit_access(args: argparse.Namespace, study_uid: str) -> None:
-    from app.audit import events
-
-    audit_event(args, events.INSTANCES_ACCESSED, action="R", study_uid=study_uid, detail={"command": "show"})
+    with workstation(args) as ws:
+        ws.record_access(study_uid, "show")

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from app.cli.context import open_cache
+from app.cli.context import workstation
 
 if TYPE_CHECKING:
     from app.store import StudySummary
@@ -19,11 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    cache = open_cache(args)
-    try:
-        rows = [study_dict(s) for s in cache.list_studies()]
-    finally:
-        cache.close()
+    with workstation(args) as ws:
+        rows = [study_dict(s) for s in ws.cache.list_studies()]
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:

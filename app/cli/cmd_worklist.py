@@ -1,44 +1,68 @@
-"""`telerad worklist [--json]`: the reading worklist in reading order, with priority, clock and status."""
+"""`telerad worklist [--json]`: the reading worklist in reading order, with priority, clock, status and report
+flags; `telerad worklist open UID` claims a study for reading (as opening it in the window does),
+`telerad worklist release UID` gives it back."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import TYPE_CHECKING, Any
 
-from app.cli.context import open_cache, paths
+from app.cli.context import workstation
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from app.worklist import WorklistEntry
+    from app.workstation import Workstation
 
-COLUMNS = ("priority", "clock", "tat", "status", "subspecialty", "modalities", "site", "description")
+COLUMNS = ("priority", "clock", "tat", "status", "flags", "subspecialty", "modalities", "site", "description")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON list of worklist entries")
     parser.add_argument("--to-read", action="store_true",
                         help="only studies still to read (leave out reported and reference-only ones)")
+    parser.add_argument("action", nargs="?", choices=("open", "release"),
+                        help="open: claim STUDY_UID for reading (audited access); release: give the claim back")
+    parser.add_argument("study_uid", nargs="?", metavar="STUDY_UID")
 
 
 def execute(args: argparse.Namespace) -> int:
-    from app.worklist import Worklist, utc_now
+    from app.worklist import utc_now
 
-    cache = open_cache(args)
-    worklist = Worklist.open(paths(args).home)
-    try:
-        entries = worklist.refresh(cache)
+    if args.action and not args.study_uid:
+        print(f"telerad worklist {args.action}: STUDY_UID is required", file=sys.stderr)
+        return 2
+    with workstation(args) as ws:
+        if args.action:
+            return _act(ws, args)
+        entries = ws.worklist_entries()
         now = utc_now()
-        near = worklist.config.near_breach_fraction
+        near = ws.worklist.config.near_breach_fraction
         rows = [entry_dict(e, now, near) for e in entries if e.to_read or not args.to_read]
-    finally:
-        worklist.close()
-        cache.close()
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
         print_table(rows)
+    return 0
+
+
+def _act(ws: "Workstation", args: argparse.Namespace) -> int:
+    from app.worklist import utc_now
+
+    if args.action == "open":
+        session = ws.open_for_reading(args.study_uid)
+        entry = session.entry
+        if not session.claimed:
+            print(f"telerad worklist open: opened without a claim ({session.note})", file=sys.stderr)
+    else:
+        entry = ws.release(args.study_uid)
+    if entry is not None:
+        row = entry_dict(entry, utc_now(), ws.worklist.config.near_breach_fraction)
+        print(json.dumps(row, indent=2, ensure_ascii=False) if args.json else
+              f"{row['status']}  claimed by {row['claimed_by'] or 'nobody'}  {row['study_instance_uid']}")
     return 0
 
 
@@ -56,6 +80,8 @@ def entry_dict(e: "WorklistEntry", now: "datetime", near_fraction: float = 0.25)
         "local": e.local, "reference": e.reference, "patient_id": e.patient_id, "patient_name": e.patient_name,
         "study_date": e.study_date, "modalities": list(e.modalities), "body_part": e.body_part,
         "description": e.description, "accession": e.accession, "priors": list(e.priors),
+        "report_status": e.report.status, "flags": list(e.report.flags), "critical": e.report.critical,
+        "critical_text": e.report.critical_text, "delivery": e.report.delivery,
     }
 
 

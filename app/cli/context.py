@@ -1,4 +1,6 @@
-"""Shared plumbing for subcommands: paths, cache and audit log from the global options."""
+"""Shared plumbing for subcommands: the workstation of the global ``--data-dir``, node lookup, arguments.
+
+Commands call the use cases of :class:`app.workstation.Workstation`; they parse, print and pick exit codes."""
 
 from __future__ import annotations
 
@@ -8,9 +10,8 @@ from typing import TYPE_CHECKING
 from app.config import Paths, resolve_paths, user_name
 
 if TYPE_CHECKING:
-    from app.audit import AuditLog
     from app.network.nodes import Node, NodeConfig
-    from app.store import Cache
+    from app.workstation import Workstation
 
 
 def paths(args: argparse.Namespace) -> Paths:
@@ -26,27 +27,11 @@ def node_arg(args: argparse.Namespace) -> "tuple[NodeConfig, Node]":
     return cfg, cfg.get(args.node)
 
 
-def open_cache(args: argparse.Namespace) -> "Cache":
-    """Open (create, migrate, reconcile) the study cache."""
-    from app.store import Cache
+def workstation(args: argparse.Namespace) -> "Workstation":
+    """The workstation of this invocation's data dir (use it as a context manager: it closes its services)."""
+    from app.workstation import Workstation
 
-    return Cache.open(paths(args).cache)
-
-
-def open_audit(args: argparse.Namespace) -> "AuditLog":
-    """Open the append-only audit log."""
-    from app.audit import AuditLog
-
-    return AuditLog(paths(args).audit_db)
-
-
-def audit_event(args: argparse.Namespace, event: object, **fields: object) -> None:
-    """Append one event to the audit log (opened and closed around the call)."""
-    log = open_audit(args)
-    try:
-        log.record(event, user=user_name(), **fields)  # type: ignore[arg-type]
-    finally:
-        log.close()
+    return Workstation(paths(args), user_name())
 
 
 def window_arg(text: str) -> tuple[float, float]:

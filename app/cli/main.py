@@ -31,7 +31,7 @@ COMMANDS = {
 
 
 # Errors whose message is meant for the user (another process holds the cache, a newer schema...).
-USER_ERRORS = {"CacheLockedError", "NotACacheError", "SchemaTooNewError", "WorklistSchemaError"}
+USER_ERRORS = {"CacheLockedError", "NotACacheError", "SchemaTooNewError", "WorkstationError"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +67,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return int(module.execute(args) or 0)
     except Exception as exc:  # the cache's own refusals get one clear line, not a traceback
-        if type(exc).__name__ not in USER_ERRORS:
+        if not any(cls.__name__ in USER_ERRORS for cls in type(exc).__mro__):
             raise
         print(f"telerad {args.command}: {exc}", file=sys.stderr)
         return 1

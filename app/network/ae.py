@@ -41,11 +41,11 @@ class TeleradAE(AE):
 
 def make_ae(ae_title: str, *, max_pdu: int = DEFAULT_MAX_PDU, timeout: float = 30.0) -> TeleradAE:
     """A requestor/acceptor AE with our timeouts (connection, ACSE, DIMSE, idle network)."""
-    from app.network.received import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION
+    from app.dicom.part10 import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME
 
     ae = TeleradAE(ae_title=ae_title)
     ae.implementation_class_uid = IMPLEMENTATION_CLASS_UID
-    ae.implementation_version_name = IMPLEMENTATION_VERSION
+    ae.implementation_version_name = IMPLEMENTATION_VERSION_NAME
     ae.maximum_pdu_size = max_pdu
     ae.connection_timeout = min(timeout, 10.0)
     ae.acse_timeout = timeout

@@ -6,22 +6,17 @@ is logged, not allowed to break a transfer that already happened.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any, Mapping
 
 if TYPE_CHECKING:
     from app.audit import AuditLog
 
-LOG = logging.getLogger(__name__)
 
 
 def _record(audit: "AuditLog | None", event: Any, **kw: Any) -> None:
-    if audit is None:
-        return
-    try:
-        audit.record(event, **kw)
-    except Exception:
-        LOG.exception("audit record failed")
+    from app.audit import record_quietly
+
+    record_quietly(audit, event, **kw)
 
 
 def outcome_for(failed: int, succeeded: int, cancelled: bool = False) -> int:

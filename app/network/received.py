@@ -8,17 +8,15 @@ Part 10 file (preamble + hand-encoded File Meta + the bytes as received).
 from __future__ import annotations
 
 import logging
-import struct
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any, Callable, Literal, Optional
 
+from app.dicom.part10 import part10_bytes
 from app.dicom.uids import is_valid_uid
 
 LOG = logging.getLogger(__name__)
 
-IMPLEMENTATION_CLASS_UID = "2.25.303511304992841284296555303426184950549"  # telerad (UUID-derived)
-IMPLEMENTATION_VERSION = "TELERAD_010"
 
 STATUS_SUCCESS = 0x0000
 STATUS_OUT_OF_RESOURCES = 0xA700
@@ -59,30 +57,9 @@ StoreCallback = Callable[[bytes, ReceivedMeta], StoreOutcome]
 Classifier = Callable[[str, str, str], "tuple[bool, Optional[str]]"]
 
 
-def _elem(tag_elem: int, vr: bytes, value: bytes) -> bytes:
-    if vr == b"OB":
-        return struct.pack("<HH", 2, tag_elem) + vr + b"\0\0" + struct.pack("<L", len(value)) + value
-    return struct.pack("<HH", 2, tag_elem) + vr + struct.pack("<H", len(value)) + value
-
-
-def _pad(value: str, pad: bytes) -> bytes:
-    raw = value.encode("ascii")
-    return raw + pad if len(raw) % 2 else raw
-
-
 def part10(dataset: bytes | memoryview, sop_class: str, sop_instance: str, transfer_syntax: str, source_aet: str) -> bytes:
     """A DICOM file: preamble, File Meta (Explicit VR LE) and the data set bytes as received."""
-    body = b"".join((
-        _elem(0x0001, b"OB", b"\x00\x01"),
-        _elem(0x0002, b"UI", _pad(sop_class, b"\0")),
-        _elem(0x0003, b"UI", _pad(sop_instance, b"\0")),
-        _elem(0x0010, b"UI", _pad(transfer_syntax, b"\0")),
-        _elem(0x0012, b"UI", _pad(IMPLEMENTATION_CLASS_UID, b"\0")),
-        _elem(0x0013, b"SH", _pad(IMPLEMENTATION_VERSION, b" ")),
-        _elem(0x0016, b"AE", _pad(source_aet[:16] or "UNKNOWN", b" ")),
-    ))
-    group_length = _elem(0x0000, b"UL", struct.pack("<L", len(body)))
-    return b"".join((b"\0" * 128, b"DICM", group_length, body, dataset))
+    return part10_bytes(dataset, sop_class, sop_instance, transfer_syntax, source_aet)
 
 
 def read_uids(data: bytes) -> dict[str, str]:

@@ -14,7 +14,6 @@ Every function accepts ``audit=None`` and never raises (a failed audit write is 
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 if TYPE_CHECKING:
@@ -22,16 +21,12 @@ if TYPE_CHECKING:
     from app.reporting.model import CriticalNotice, Report
     from app.reporting.store import OutputFile
 
-log = logging.getLogger(__name__)
 
 
-def _record(audit: "Optional[AuditLog]", event: Any, **kw: Any) -> None:
-    if audit is None:
-        return
-    try:
-        audit.record(event, **kw)
-    except Exception:
-        log.exception("reporting audit record failed")
+def _record(audit: "AuditLog | None", event: Any, **kw: Any) -> None:
+    from app.audit import record_quietly
+
+    record_quietly(audit, event, **kw)
 
 
 def report_signed(audit: "Optional[AuditLog]", report: "Report", outputs: "Iterable[OutputFile]",

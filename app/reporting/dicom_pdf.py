@@ -39,14 +39,13 @@ def build_encapsulated_pdf(pdf: bytes, report: Report, source: "Dataset", series
                            series_number: int, institution: str = "",
                            predecessors: Sequence[InstanceRef] = ()) -> "Dataset":
     """A DOC-modality Encapsulated PDF; odd-length PDFs get one NUL pad byte, the real length is recorded."""
-    from pydicom import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
+    from pydicom import Dataset
+    from pydicom.uid import ExplicitVRLittleEndian
 
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = ENCAPSULATED_PDF_STORAGE, sop_uid
-    meta.TransferSyntaxUID, meta.ImplementationClassUID = ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
+    from app.dicom.part10 import file_meta
+
     ds = Dataset()
-    ds.file_meta = meta
+    ds.file_meta = file_meta(ENCAPSULATED_PDF_STORAGE, sop_uid, ExplicitVRLittleEndian)
     title = "Radiology report addendum" if report.kind == ReportKind.ADDENDUM else "Radiology report"
     charset = choose_charset(source, [title, report.study.patient_name, institution])
     if charset:

@@ -7,11 +7,11 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Callable, Iterable, Optional
 
 import sqlite_utils
 
+from app.clock import utc_iso as _now_iso
 from app.reporting.killpoints import killpoint
 from app.reporting.schema import transaction
 from app.tasks import check_cancel, report
@@ -56,10 +56,6 @@ class Backoff:
         """Seconds to wait after the ``attempts``-th failure."""
         ceiling = min(self.cap_s, self.base_s * 2 ** max(0, attempts - 1))
         return ceiling * (0.5 + rng.random() / 2)
-
-
-def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def enqueue(db: sqlite_utils.Database, report_id: str, deliveries: Iterable[Delivery]) -> None:

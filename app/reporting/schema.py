@@ -1,22 +1,20 @@
-"""The reporting database: its own SQLite file, WAL, ``SCHEMA_VERSION`` and ordered migrations."""
+"""The reporting database: its own SQLite file (opened by ``app.db``), ``SCHEMA_VERSION``, ordered migrations."""
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import sqlite_utils
 
-from app.store.migrations import apply_migrations, schema_version
+from app.db import SchemaTooNewError, apply_migrations, open_database, schema_version, transaction
 
 SCHEMA_VERSION = 2
 DB_FILENAME = "reports.sqlite"
 
 
-class SchemaError(Exception):
-    """The database was written by a newer version of the application."""
+class SchemaError(SchemaTooNewError):
+    """The reporting database was written by a newer version of the application."""
 
 
 def _v1_reports(db: sqlite_utils.Database) -> None:
@@ -78,31 +76,16 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1_reports, 
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
-@contextlib.contextmanager
-def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (rollback on error); sqlite-utils calls inside nest as savepoints."""
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.rollback()
-        raise
-    db.conn.execute("COMMIT")
-
-
 def open_db(path: Path) -> sqlite_utils.Database:
-    """Open (create, migrate) the reporting DB at ``path``; WAL, synchronous=NORMAL, foreign keys on."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
-    db = sqlite_utils.Database(conn)
-    db.enable_wal()
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA foreign_keys=ON")
-    migrate(db)
-    return db
+    """Open (create, migrate) the reporting DB at ``path``: signed reports and the outbox, synchronous=FULL."""
+    return open_database(path, MIGRATIONS, label="reporting DB", too_new=SchemaError)
 
 
 def migrate(db: sqlite_utils.Database) -> int:
     """Apply pending migrations, each in its own transaction; return the resulting version."""
     apply_migrations(db, MIGRATIONS, too_new=SchemaError, label="reporting DB")
     return schema_version(db)
+
+
+__all__ = ["DB_FILENAME", "MIGRATIONS", "SCHEMA_VERSION", "SchemaError", "migrate", "open_db", "schema_version",
+           "transaction"]

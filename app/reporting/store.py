@@ -6,10 +6,10 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
+from app.clock import utc_iso as utc_now
 from app.reporting import codec
 from app.reporting.model import (
     SECTION_KEYS, CriticalNotice, ImmutableReportError, KeyImage, Measurement, Report, ReportError, ReportKind,
@@ -17,11 +17,6 @@ from app.reporting.model import (
 )
 from app.reporting.outbox import Delivery, Outbox, SendFn, enqueue
 from app.reporting.schema import open_db, transaction
-
-
-def utc_now() -> str:
-    """ISO 8601 UTC timestamp with milliseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)

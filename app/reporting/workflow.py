@@ -80,11 +80,9 @@ def _write_atomic(path: Path, data: bytes) -> OutputFile:
 
 
 def _dicom_bytes(ds: "Dataset") -> bytes:
-    import io
+    from app.dicom.part10 import dataset_bytes
 
-    buf = io.BytesIO()
-    ds.save_as(buf, enforce_file_format=True)
-    return buf.getvalue()
+    return dataset_bytes(ds)
 
 
 def _predecessor_refs(store: ReportStore, report: Report) -> tuple[list[InstanceRef], list[InstanceRef]]:

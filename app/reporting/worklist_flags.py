@@ -1,5 +1,5 @@
-"""What the worklist shows about reports: status, critical finding, delivery. ``app.worklist`` has no
-report hook, so the worklist (panel, CLI) calls :func:`report_flags` with the study UIDs it lists."""
+"""What the worklist shows about reports: status, critical finding, delivery. The workstation hands
+:func:`report_flags` to the worklist (``Worklist.marks``), which calls it with the study UIDs it lists."""
 
 from __future__ import annotations
 
@@ -38,19 +38,24 @@ class ReportFlags:
 def report_flags(store: ReportStore, study_uids: Optional[Iterable[str]] = None) -> dict[str, ReportFlags]:
     """Flags for ``study_uids`` (every study with a report when None); studies without a report are left out.
     One query per table: cheap enough to call on every worklist refresh."""
-    wanted = None if study_uids is None else set(study_uids)
+    wanted = None if study_uids is None else sorted(set(study_uids))
+    where, args = "", []
+    if wanted is not None and len(wanted) <= 500:  # a few rows (one entry changed): let the index pick them
+        where, args = f"WHERE r.study_uid IN ({', '.join('?' for _ in wanted)})", wanted
     with store._lock:
         reports = store.db.execute(
             "SELECT r.id, r.study_uid, r.kind, r.state, r.critical, r.critical_text, "
             "(SELECT COUNT(*) FROM critical_notices n WHERE n.report_id = r.id) "
-            "FROM reports r ORDER BY r.kind = 'addendum', r.created_at").fetchall()
-        deliveries = store.db.execute("SELECT report_id, state FROM outbox").fetchall()
+            f"FROM reports r {where} ORDER BY r.kind = 'addendum', r.created_at", args).fetchall()
+        ids = [r[0] for r in reports]
+        deliveries = store.db.execute("SELECT report_id, state FROM outbox").fetchall() if ids else []
     by_report: dict[str, set[str]] = {}
     for rid, state in deliveries:
         by_report.setdefault(rid, set()).add(state)
+    keep = None if wanted is None else set(wanted)
     grouped: dict[str, list[tuple]] = {}
     for row in reports:
-        if wanted is None or row[1] in wanted:
+        if keep is None or row[1] in keep:
             grouped.setdefault(row[1], []).append(row)
     return {uid: _flags(uid, rows, by_report) for uid, rows in grouped.items()}
 

@@ -11,12 +11,12 @@ import logging
 import os
 import threading
 from collections.abc import Iterable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Union
 
 import sqlite_utils
 
+from app.clock import utc_iso as utc_now
 from app.store import queries
 from app.store.batch import Entry, Plan, execute, plan_entry, plan_quarantine
 from app.store.files import OBJECTS, QUARANTINE, TMP, fsync_dir
@@ -36,11 +36,6 @@ CLEAN_MARKER = "clean-shutdown"
 MAX_OBJECT_BYTES = 4 * 1024**3 + 64 * 1024**2  # declared pixels are capped at 4 GiB
 # (data, source_node) or (data, source_node, source label)
 StoreItem = Union[tuple[bytes, "str | None"], tuple[bytes, "str | None", "str | None"]]
-
-
-def utc_now() -> str:
-    """Current UTC time as ISO 8601 with milliseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def read_input(path: Path) -> bytes | StoreResult:

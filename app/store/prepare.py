@@ -63,26 +63,15 @@ def _meta_usable(parsed: ParsedFile, header: InstanceHeader) -> bool:
 
 
 def _build_meta(ds: Dataset, header: InstanceHeader) -> bytes:
-    from pydicom.dataset import FileMetaDataset
-    from pydicom.filebase import DicomBytesIO
-    from pydicom.filewriter import write_file_meta_info
-    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+    from app.dicom.part10 import encode_file_meta, file_meta
 
-    meta = FileMetaDataset()
-    meta.FileMetaInformationVersion = b"\x00\x01"
-    meta.MediaStorageSOPClassUID = header.sop_class_uid
-    meta.MediaStorageSOPInstanceUID = header.sop_instance_uid
-    meta.TransferSyntaxUID = header.transfer_syntax_uid
-    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-    meta.ImplementationVersionName = "TELERAD_1"
+    meta = file_meta(header.sop_class_uid, header.sop_instance_uid, header.transfer_syntax_uid)
     old = getattr(ds, "file_meta", None) or {}
     for keyword in _KEPT_META:
         value = old.get(keyword) if hasattr(old, "get") else None
         if value and str(value).isascii():
             setattr(meta, keyword, str(value)[:16])
-    buffer = DicomBytesIO()
-    write_file_meta_info(buffer, meta, enforce_standard=True)
-    return buffer.getvalue()
+    return encode_file_meta(meta)
 
 
 def _parse(data: bytes) -> ParsedFile:

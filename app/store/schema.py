@@ -6,13 +6,12 @@ applied one. :data:`SCHEMA_VERSION` is the number of migrations.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Sequence
 
 import sqlite_utils
 
-from app.store.migrations import Step, apply_migrations, schema_version
+from app.db import SchemaTooNewError, Step, apply_migrations, open_database, schema_version
 
 __all__ = ["SCHEMA_VERSION", "SchemaTooNewError", "connect", "integrity", "migrate", "schema_version"]
 
@@ -115,18 +114,9 @@ MIGRATIONS: list[list[str]] = [_V1_TABLES, _V2_INDEXES, _V3_INCOMPLETE_AND_REQUE
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class SchemaTooNewError(RuntimeError):
-    """The database was written by a newer version of the application."""
-
-
 def connect(path: Path) -> sqlite_utils.Database:
-    """Open the index with WAL, foreign keys and full sync; usable from any thread (callers lock)."""
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
-    db = sqlite_utils.Database(conn)
-    db.execute("PRAGMA foreign_keys = ON")
-    db.enable_wal()
-    db.execute("PRAGMA synchronous = FULL")
-    return db
+    """Open the index (WAL, foreign keys, full sync: ``app.db``); :func:`migrate` follows its integrity check."""
+    return open_database(path, None, label="cache")
 
 
 def _statements(sql: Sequence[str]) -> Step:
@@ -136,11 +126,14 @@ def _statements(sql: Sequence[str]) -> Step:
     return step
 
 
+def _steps() -> list[Step]:
+    return [_statements(sql) for sql in MIGRATIONS]
+
+
 def migrate(db: sqlite_utils.Database, target: int = SCHEMA_VERSION) -> int:
     """Apply pending migrations up to ``target`` in order, each in its own transaction;
     return the version found before (0 for a new database)."""
-    steps = [_statements(sql) for sql in MIGRATIONS]
-    return apply_migrations(db, steps, too_new=SchemaTooNewError, label="cache", target=target)
+    return apply_migrations(db, _steps(), too_new=SchemaTooNewError, label="cache", target=target)
 
 
 def integrity(db: sqlite_utils.Database) -> str:

@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 from app.worklist.header import RequestFields, age_from_dates, age_from_header, header_priority
 from app.worklist.priors import site_of
 from app.worklist.rules import FALLBACK_SUBSPECIALTY, Facts, Rule, all_matches, first_match
-from app.worklist.types import Priority, Status, WorklistConfig, WorklistEntry
+from app.worklist.types import NO_REPORT, Priority, ReportMark, Status, WorklistConfig, WorklistEntry
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def subspecialty(facts: Facts, rules: Sequence[Rule]) -> str:
 
 
 def build_entry(study: Any, *, local: bool, state: Mapping[str, Any], fields_row: Mapping[str, Any] | None,
-                rules: RuleSet, priors: tuple[str, ...]) -> WorklistEntry:
+                rules: RuleSet, priors: tuple[str, ...], report: ReportMark = NO_REPORT) -> WorklistEntry:
     """One entry; ``state`` is the persisted row (it always exists once a study has been seen)."""
     fields = request_fields(fields_row)
     facts = facts_of(study, fields)
@@ -94,5 +94,5 @@ def build_entry(study: Any, *, local: bool, state: Mapping[str, Any], fields_row
         priority=priority, priority_source=source, arrival=arrival, due=arrival + target, target=target,
         reported_at=parse_time(state.get("reported_at")), status=Status(state.get("status") or "unread"),
         claimed_by=state.get("claimed_by") or None, subspecialty=subspecialty(facts, rules.subspecialty_rules),
-        reference=bool(state.get("reference")), priors=priors,
+        reference=bool(state.get("reference")), priors=priors, report=report,
     )

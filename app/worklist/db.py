@@ -7,14 +7,13 @@ and the request fields read once from each study's header.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any, Callable
 
 import sqlite_utils
 
-from app.store.migrations import apply_migrations, schema_version
+from app.db import SchemaTooNewError, apply_migrations, open_database, schema_version, transaction
 
 DB_FILENAME = "worklist.sqlite"
 
@@ -43,7 +42,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class WorklistSchemaError(RuntimeError):
+class WorklistSchemaError(SchemaTooNewError):
     """The worklist DB was written by a newer version of the application."""
 
 
@@ -57,14 +56,7 @@ class WorklistDB:
     @classmethod
     def open(cls, path: Path) -> "WorklistDB":
         """Open (create, migrate) the DB file at ``path``."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False, isolation_level=None)
-        db = sqlite_utils.Database(conn)
-        db.enable_wal()
-        db.execute("PRAGMA synchronous=NORMAL")
-        migrate(db)
-        return cls(db)
+        return cls(open_database(Path(path), MIGRATIONS, label="worklist", too_new=WorklistSchemaError))
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -80,7 +72,7 @@ class WorklistDB:
 
     def transaction(self) -> Any:
         """Context manager: one atomic write (nestable)."""
-        return self.db.atomic()
+        return transaction(self.db)
 
     # -- rows -------------------------------------------------------------------------------
     def states(self) -> dict[str, dict[str, Any]]:

@@ -16,7 +16,9 @@ from app.worklist.header import read_request_fields
 from app.worklist.priors import priors_index
 from app.worklist.rules import DEFAULT_PRIORITY_RULES, DEFAULT_SUBSPECIALTY_RULES, Rule, rules_from_json, rules_to_json
 from app.worklist.status import check_transition, path_to
-from app.worklist.types import Clock, Priority, Status, WorklistConfig, WorklistEntry, utc_now
+from app.worklist.types import (
+    NO_REPORT, Clock, Priority, ReportMarks, Status, WorklistConfig, WorklistEntry, utc_now,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +30,10 @@ class ClaimedError(RuntimeError):
 class Worklist:
     """Thread-safe worklist; mutations persist at once and return the updated entry."""
 
-    def __init__(self, db: WorklistDB, *, clock: Clock = utc_now) -> None:
+    def __init__(self, db: WorklistDB, *, clock: Clock = utc_now, marks: ReportMarks | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.marks = marks  # report status and flags per study (set by the workstation)
         self._lock = threading.RLock()
         self._studies: dict[str, Any] = {}
         self._local: set[str] = set()
@@ -39,10 +42,11 @@ class Worklist:
         self._rules = self._load_rules()
 
     @classmethod
-    def open(cls, home: Path, *, clock: Clock = utc_now) -> "Worklist":
+    def open(cls, home: Path, *, clock: Clock = utc_now, marks: ReportMarks | None = None) -> "Worklist":
         """Open ``<home>/worklist.sqlite`` (``home`` may also be the file itself)."""
         home = Path(home)
-        return cls(WorklistDB.open(home if home.suffix == ".sqlite" else home / DB_FILENAME), clock=clock)
+        return cls(WorklistDB.open(home if home.suffix == ".sqlite" else home / DB_FILENAME), clock=clock,
+                   marks=marks)
 
     def close(self) -> None:
         self.db.close()
@@ -105,6 +109,18 @@ class Worklist:
             self._rebuild_all()
             return self.entries()
 
+    def track(self, cache: Any, study_uid: str) -> WorklistEntry | None:
+        """Put one cached study on the worklist without listing the whole cache (None if not cached)."""
+        summary = cache.get_study(study_uid)
+        if summary is None:
+            return self.entry(study_uid)
+        self._read_headers(cache, [summary], None, None)
+        self._first_sight({study_uid: summary}, set())
+        with self._lock:
+            self._studies[study_uid] = summary
+            self._local.add(study_uid)
+            return self._rebuild(study_uid)
+
     def _read_headers(self, cache: Any, local: list[Any], progress: ProgressFn | None,
                       cancel: threading.Event | None) -> None:
         known = self.db.request_fields()
@@ -137,18 +153,25 @@ class Worklist:
 
     def _rebuild_all(self) -> None:
         states, fields = self.db.states(), self.db.request_fields()
+        marks = self.marks(None) if self.marks is not None else {}
         self._entries = {
             uid: build_entry(s, local=uid in self._local, state=states.get(uid, {}), fields_row=fields.get(uid),
-                             rules=self._rules, priors=self._priors.get(uid, ()))
+                             rules=self._rules, priors=self._priors.get(uid, ()), report=marks.get(uid, NO_REPORT))
             for uid, s in self._studies.items()
         }
 
     def _rebuild(self, uid: str) -> WorklistEntry:
+        marks = self.marks([uid]) if self.marks is not None else {}
         entry = build_entry(self._studies[uid], local=uid in self._local, state=self.db.state(uid) or {},
-                            fields_row=self.db.request_field(uid),
-                            rules=self._rules, priors=self._priors.get(uid, ()))
+                            fields_row=self.db.request_field(uid), rules=self._rules,
+                            priors=self._priors.get(uid, ()), report=marks.get(uid, NO_REPORT))
         self._entries[uid] = entry
         return entry
+
+    def remark(self, study_uid: str) -> WorklistEntry | None:
+        """Rebuild one entry after its report changed (status, critical flag, delivery)."""
+        with self._lock:
+            return self._rebuild(study_uid) if study_uid in self._studies else None
 
     # -- reading ----------------------------------------------------------------------------
     def entries(self) -> list[WorklistEntry]:
@@ -190,6 +213,12 @@ class Worklist:
                 self.db.put_state(study_uid, **values)
                 self.db.add_history(study_uid, now, user, "status", entry.status.value, new.value)
             return self._rebuild(study_uid)
+
+    def mark_amended(self, study_uid: str, user: str) -> WorklistEntry:
+        """A signed addendum: final (reaching it through legal steps first) -> amended."""
+        with self._lock:
+            self.mark_read(study_uid, user, force=True)
+            return self.set_status(study_uid, Status.AMENDED, user, force=True)
 
     def start_reading(self, study_uid: str, user: str) -> WorklistEntry:
         """Claim and mark in progress (from unread or preliminary)."""

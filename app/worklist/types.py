@@ -6,14 +6,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Callable
+from typing import Callable, Iterable, Mapping
+
+from app.clock import utc_now
 
 Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The default clock: aware UTC now."""
-    return datetime.now(timezone.utc)
 
 
 class Priority(str, Enum):
@@ -98,6 +95,28 @@ class WorklistConfig:
 
 
 @dataclass(frozen=True)
+class ReportMark:
+    """What the study's reports say on its worklist row (filled by the workstation from the report store).
+
+    ``status``: '' (no report), draft, preliminary, final, addended; ``flags``: ``critical`` and
+    ``critical-not-communicated``; ``delivery``: '' or the least advanced outbox state."""
+
+    status: str = ""
+    flags: tuple[str, ...] = ()
+    critical_text: str = ""
+    delivery: str = ""
+
+    @property
+    def critical(self) -> bool:
+        return "critical" in self.flags
+
+
+NO_REPORT = ReportMark()
+# study UIDs (None: every study) -> marks of the studies that have a report
+ReportMarks = Callable[["Iterable[str] | None"], "Mapping[str, ReportMark]"]
+
+
+@dataclass(frozen=True)
 class WorklistEntry:
     """One study on the worklist, with everything the table and the CLI show."""
 
@@ -131,6 +150,7 @@ class WorklistEntry:
     subspecialty: str
     reference: bool = False  # fetched only as a prior: not to be read, no clock
     priors: tuple[str, ...] = field(default=())
+    report: ReportMark = NO_REPORT
 
     @cached_property
     def to_read(self) -> bool:  # entries are immutable: computed once (sorting 10,000 calls it often)

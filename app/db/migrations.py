@@ -1,4 +1,4 @@
-"""Ordered SQLite schema migrations shared by every database of the app (cache, worklist, reports).
+"""Ordered SQLite schema migrations shared by every database of the app (cache, worklist, reports, audit).
 
 ``steps[i]`` moves a database from version ``i`` to ``i + 1``; the version lives in
 ``PRAGMA user_version``. Each step runs in its own ``BEGIN IMMEDIATE`` transaction and

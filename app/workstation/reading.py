@@ -1,0 +1,121 @@
+"""Reading use cases: the worklist with each study's report marks, opening a study for reading.
+
+The rule that ties them: the report decides the reading status. A signed report makes the study final, a
+signed addendum makes it amended, whether it was signed from the window, the CLI or before a crash
+interrupted the worklist update (:func:`worklist_entries` repairs the status from the report store).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
+
+from app.tasks import ProgressFn
+
+if TYPE_CHECKING:
+    from app.worklist import ReportMark, WorklistEntry
+    from app.workstation.workstation import Workstation
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReadingSession:
+    """A study opened for reading: its worklist entry and whose claim it carries."""
+
+    study_uid: str
+    entry: "Optional[WorklistEntry]"
+    claimed: bool  # this reader holds the claim
+    note: str = ""  # why not (claimed by another reader, not on the worklist)
+
+
+def report_marks(ws: "Workstation", study_uids: Optional[Iterable[str]] = None) -> "dict[str, ReportMark]":
+    """The worklist's view of the report store: status, critical flags and delivery per study."""
+    from app.reporting.worklist_flags import report_flags
+    from app.worklist import ReportMark
+
+    return {uid: ReportMark(f.status, f.flags, f.critical_text, f.delivery)
+            for uid, f in report_flags(ws.report_store, study_uids).items()}
+
+
+def worklist_entries(ws: "Workstation", remote: Optional[Iterable[Any]] = None, *,
+                     progress: Optional[ProgressFn] = None,
+                     cancel: Optional[threading.Event] = None) -> "list[WorklistEntry]":
+    """Refresh the worklist from the cache (plus ``remote`` studies), the status repaired from the reports."""
+    entries = ws.worklist.refresh(ws.cache, remote, progress=progress, cancel=cancel)
+    stale = [e for e in entries if _wanted_status(e) is not None]
+    for entry in stale:
+        follow_report(ws, entry.study_instance_uid)
+    return ws.worklist.entries() if stale else entries
+
+
+def _wanted_status(entry: "WorklistEntry") -> Optional[str]:
+    from app.worklist import Status
+
+    if entry.report.status == "addended" and entry.status is not Status.AMENDED:
+        return Status.AMENDED.value
+    if entry.report.status == "final" and entry.status not in (Status.FINAL, Status.AMENDED):
+        return Status.FINAL.value
+    return None
+
+
+def follow_report(ws: "Workstation", study_uid: str, *, addendum_signed: bool = False) -> "Optional[WorklistEntry]":
+    """Bring the study's reading status to what its reports say (final / amended) and refresh its marks."""
+    entry = track(ws, study_uid)
+    if entry is None:
+        return None
+    try:
+        if addendum_signed or _wanted_status(entry) == "amended":
+            return ws.worklist.mark_amended(study_uid, ws.user)
+        if _wanted_status(entry) == "final":
+            return ws.worklist.mark_read(study_uid, ws.user, force=True)
+    except (ValueError, RuntimeError) as exc:  # an illegal transition: logged, the report stays signed
+        log.warning("worklist status not updated: %s", exc)
+    return ws.worklist.remark(study_uid)
+
+
+def track(ws: "Workstation", study_uid: str) -> "Optional[WorklistEntry]":
+    """The study's entry, loading just this study onto the worklist when it is not listed yet."""
+    entry = ws.worklist.entry(study_uid)
+    return entry if entry is not None else ws.worklist.track(ws.cache, study_uid)
+
+
+def open_for_reading(ws: "Workstation", study_uid: str, priors: Sequence[str] = ()) -> ReadingSession:
+    """Record the access (110103 R) and claim the study for this reader (unread -> in progress)."""
+    from app.audit import events, record_quietly
+    from app.worklist import Status
+
+    summary = ws.cache.get_study(study_uid)
+    if summary is None:
+        from app.workstation.workstation import WorkstationError
+
+        raise WorkstationError(f"study {study_uid} is not in the local cache")
+    record_quietly(ws.audit, events.INSTANCES_ACCESSED, action="R", user=ws.user, study_uid=study_uid,
+                   patient_id=summary.patient_id, detail={"priors": len(priors)})
+    entry = track(ws, study_uid)
+    if entry is None:
+        return ReadingSession(study_uid, None, False, "not on the worklist")
+    if entry.claimed_by and entry.claimed_by != ws.user:
+        return ReadingSession(study_uid, entry, False, f"claimed by {entry.claimed_by}")
+    if entry.status in (Status.UNREAD, Status.PRELIMINARY):
+        entry = ws.worklist.start_reading(study_uid, ws.user)
+    elif not entry.claimed_by and entry.status is Status.IN_PROGRESS:
+        entry = ws.worklist.claim(study_uid, ws.user)
+    return ReadingSession(study_uid, entry, entry.claimed_by == ws.user)
+
+
+def release(ws: "Workstation", study_uid: str) -> "Optional[WorklistEntry]":
+    """Give this reader's claim back (an in-progress study returns to unread); None if not on the worklist."""
+    if track(ws, study_uid) is None:
+        return None
+    return ws.worklist.release(study_uid, ws.user)
+
+
+def record_access(ws: "Workstation", study_uid: str, command: str) -> None:
+    """Audit that a study's images were shown or rendered (110103 R) outside a reading session."""
+    from app.audit import events, record_quietly
+
+    record_quietly(ws.audit, events.INSTANCES_ACCESSED, action="R", user=ws.user, study_uid=study_uid,
+                   detail={"command": command})
