@@ -5,10 +5,7 @@ No pynetdicom here: the CLI and the settings UI read nodes without paying for th
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -139,33 +136,22 @@ def _addresses(host: str) -> set[str]:
 
 
 def load(config_dir: Path) -> NodeConfig:
-    """Read ``nodes.json`` (defaults if it does not exist)."""
+    """Read ``nodes.json`` (defaults if it does not exist); NodeError naming the file and key if invalid."""
+    from app.settings import SettingsError, parse, read_json
+
     path = Path(config_dir) / FILE_NAME
-    if not path.exists():
-        return NodeConfig()
     try:
-        return NodeConfig.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, TypeError) as exc:
-        raise NodeError(f"{path}: {exc}") from exc
+        data = read_json(path)
+        return NodeConfig() if data is None else parse(path, data, NodeConfig.from_json)
+    except SettingsError as exc:
+        raise NodeError(str(exc)) from exc
 
 
 def save(config_dir: Path, cfg: NodeConfig) -> Path:
-    """Write ``nodes.json`` atomically (temp file, fsync, rename)."""
-    folder = Path(config_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / FILE_NAME
-    fd, tmp = tempfile.mkstemp(prefix=".nodes-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(cfg.to_json(), fh, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``nodes.json`` atomically (the one settings writer)."""
+    from app.settings import write_json
+
+    return write_json(Path(config_dir) / FILE_NAME, cfg.to_json())
 
 
 def validate_config(cfg: NodeConfig) -> NodeConfig:

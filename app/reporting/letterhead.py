@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -25,9 +24,8 @@ class Letterhead:
 
 def load_letterhead(config_dir: Path) -> Letterhead:
     """The configured letterhead, or defaults when the file is absent (unknown keys ignored)."""
-    path = Path(config_dir) / LETTERHEAD_FILE
-    if not path.is_file():
-        return Letterhead()
-    data = json.loads(path.read_text(encoding="utf-8"))
+    from app.settings import read_json
+
+    data = read_json(Path(config_dir) / LETTERHEAD_FILE)
     known = {f.name for f in fields(Letterhead)}
-    return Letterhead(**{k: str(v) for k, v in data.items() if k in known})
+    return Letterhead(**{k: str(v) for k, v in (data or {}).items() if k in known})

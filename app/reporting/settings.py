@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -29,7 +28,7 @@ SETTINGS_FILE = "reporting.json"
 
 
 class SettingsError(ValueError):
-    """``reporting.json`` is not valid."""
+    """A value of ``reporting.json`` is not valid (the loader adds the file name)."""
 
 
 @dataclass(frozen=True)
@@ -108,29 +107,36 @@ class ReportingSettings:
 
 def load_settings(config_dir: Path) -> ReportingSettings:
     """The settings in ``config_dir`` (defaults when the file is absent; unknown keys ignored)."""
+    from app import settings
+
     path = Path(config_dir) / SETTINGS_FILE
-    if not path.is_file():
-        return ReportingSettings()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return ReportingSettings(
-            destination=data.get("destination") or None,
-            destination_overrides_source=bool(data.get("destination_overrides_source", False)),
-            dicomweb_only=frozenset(data.get("dicomweb_only") or ()),
-            retry_base_s=float(data.get("retry_base_s", 5.0)), retry_cap_s=float(data.get("retry_cap_s", 3600.0)),
-            send_timeout_s=float(data.get("send_timeout_s", 60.0)),
-            trust_roots=tuple(str(p) for p in data.get("trust_roots") or ()),
-            hl7=Hl7Destination.from_json(data["hl7"]) if data.get("hl7") is not None else None)
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise SettingsError(f"{path}: {exc}") from exc
+        data = settings.read_json(path)
+        return ReportingSettings() if data is None else settings.parse(path, data, _from_json)
+    except settings.SettingsError as exc:
+        raise SettingsError(str(exc)) from exc
+
+
+def _number(data: dict[str, Any], key: str, default: float) -> float:
+    try:
+        return float(data.get(key, default))
+    except (TypeError, ValueError):
+        raise SettingsError(f"{key} must be a number, not {data.get(key)!r}") from None
+
+
+def _from_json(data: dict[str, Any]) -> ReportingSettings:
+    return ReportingSettings(
+        destination=data.get("destination") or None,
+        destination_overrides_source=bool(data.get("destination_overrides_source", False)),
+        dicomweb_only=frozenset(data.get("dicomweb_only") or ()),
+        retry_base_s=_number(data, "retry_base_s", 5.0), retry_cap_s=_number(data, "retry_cap_s", 3600.0),
+        send_timeout_s=_number(data, "send_timeout_s", 60.0),
+        trust_roots=tuple(str(p) for p in data.get("trust_roots") or ()),
+        hl7=Hl7Destination.from_json(data["hl7"]) if data.get("hl7") is not None else None)
 
 
 def save_settings(config_dir: Path, settings: ReportingSettings) -> Path:
-    """Write ``reporting.json`` (atomic rename)."""
-    folder = Path(config_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / SETTINGS_FILE
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(settings.to_json(), indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    """Write ``reporting.json`` atomically (the one settings writer)."""
+    from app.settings import write_json
+
+    return write_json(Path(config_dir) / SETTINGS_FILE, settings.to_json())

@@ -1,4 +1,4 @@
-"""Start the Qt application: open the cache, show the main window, import demo studies on first run."""
+"""Start the Qt application: open the workstation, show the main window, import demo studies on first run."""
 
 from __future__ import annotations
 
@@ -21,25 +21,21 @@ def run_gui(paths: Paths, user: str, demo: bool = True, quit_after_ms: Optional[
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
-    from app.audit import AuditLog
-    from app.store import Cache
     from app.ui.main_window import MainWindow
+    from app.workstation import Workstation
 
     if QApplication.instance() is None:  # HiDPI: exact device pixel ratios (1:1 pixel display needs them)
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Telerad Workstation")
     paths.config_dir.mkdir(parents=True, exist_ok=True)
-    cache = Cache.open(paths.cache)
-    window = MainWindow(paths, cache, AuditLog(paths.audit_db), user)
-    try:
+    with Workstation(paths, user) as ws:
+        window = MainWindow(ws)
         window.show()
         start_up(window, paths, demo)
         if quit_after_ms is not None:
             QTimer.singleShot(quit_after_ms, window.close)
         return app.exec()
-    finally:
-        cache.close()
 
 
 def start_up(window: "MainWindow", paths: Paths, demo: bool) -> None:

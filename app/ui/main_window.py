@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -13,12 +13,14 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.config import Paths
 from app.tasks import Progress
 from app.ui.bridge import TaskBridge, TaskHandle
 from app.ui.network_ui import attach_network
 from app.ui.reading_area import ReadingArea
 from app.ui.worklist_panel import WorklistPanel
+
+if TYPE_CHECKING:
+    from app.workstation import Workstation
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +28,15 @@ log = logging.getLogger(__name__)
 class MainWindow(QMainWindow):
     """The reading worklist beside the viewer and report areas (filled by later issues)."""
 
-    def __init__(self, paths: Paths, cache: Any, audit: Any, user: str) -> None:
+    def __init__(self, ws: "Workstation") -> None:
         super().__init__()
-        self.paths, self.cache, self.audit, self.user = paths, cache, audit, user
+        self.ws = ws
+        self.paths, self.cache, self.audit, self.user = ws.paths, ws.cache, ws.audit, ws.user
         self.bridge = TaskBridge(parent=self)
         self.bridge.task_started.connect(self._on_task_started)
         self.bridge.task_finished.connect(self._on_task_finished)
         self.setWindowTitle(f"Telerad Workstation {__version__}")
-        self._settings = QSettings(str(paths.config_dir / "window.ini"), QSettings.Format.IniFormat)
+        self._settings = QSettings(str(self.paths.config_dir / "window.ini"), QSettings.Format.IniFormat)
         self._build_worklist_panel()
         self._build_layout()
         self._build_status_bar()
@@ -43,11 +46,8 @@ class MainWindow(QMainWindow):
 
     # -- construction -------------------------------------------------------------------
     def _build_worklist_panel(self) -> None:
-        from app.worklist import Worklist
-
-        self.worklist = Worklist.open(self.paths.home)
-        self.worklist_panel = WorklistPanel(self.worklist, self.cache, self.bridge, user=self.user, audit=self.audit,
-                                            settings=self._settings)
+        self.worklist = self.ws.worklist
+        self.worklist_panel = WorklistPanel(self.ws, self.bridge, settings=self._settings)
         self.worklist_panel.setObjectName("worklistPanel")
         self.worklist_panel.status_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.worklist_panel.entries_loaded.connect(
@@ -94,17 +94,16 @@ class MainWindow(QMainWindow):
             self.splitter.setSizes([(left + right) // 3, right + left - (left + right) // 3])
 
     def _build_report_editor(self) -> Any:
-        from app.reporting import ReportStore, report_db_path
         from app.ui.report_editor import ReportEditor
 
-        self.report_store = ReportStore(report_db_path(self.paths.home))
-        editor = ReportEditor(self.report_store, self.cache, self.bridge, self.user,
-                              config_dir=self.paths.config_dir, audit=self.audit)
+        self.report_store = self.ws.report_store
+        editor = ReportEditor(self.ws, self.bridge)
         editor.setObjectName("reportArea")
         editor.status_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         editor.measurements_requested.connect(self._send_measurements)
         editor.key_image_requested.connect(self._send_key_images)
-        editor.report_signed.connect(self._report_signed)
+        editor.report_signed.connect(lambda signed: self.worklist_panel.show_study(signed.report.study.study_uid))
+        editor.report_changed.connect(self.worklist_panel.show_study)
         return editor
 
     def _annotations(self) -> Any:
@@ -124,14 +123,6 @@ class MainWindow(QMainWindow):
         annotations = self._annotations()
         if annotations is not None:
             insert_key_images(self.report_area, self.cache, annotations, self.paths.home / "key-images")
-
-    def _report_signed(self, signed: Any) -> None:
-        """A signed report finishes the study on the worklist."""
-        try:
-            self.worklist.mark_read(signed.report.study.study_uid, self.user)
-        except Exception as exc:  # an illegal transition is shown, not fatal
-            self.statusBar().showMessage(f"Worklist: {exc}", 10000)
-        self.worklist_panel.refresh()
 
     def _build_status_bar(self) -> None:
         self.task_label = QLabel()
@@ -174,23 +165,21 @@ class MainWindow(QMainWindow):
     def open_study(self, study_uid: str, prior_uids: list[str]) -> None:
         """Open a study with its priors in the reading area and record the access; a study that is
         only on a remote node is retrieved first (with progress and cancel), then opened."""
-        from app.audit import events
-
         if self.cache.get_study(study_uid) is None:
             self._retrieve_then_open(study_uid, prior_uids)
             return
+        session = self.ws.open_for_reading(study_uid, prior_uids)
         self.viewer_area.open_study(study_uid)
         self.report_area.open_study(study_uid)
         self._give_room_to_images()
-        self.audit.record(events.INSTANCES_ACCESSED, action="R", user=self.user, study_uid=study_uid,
-                          detail={"priors": len(prior_uids)})
+        self.worklist_panel.show_study(study_uid)
+        if not session.claimed:
+            self.statusBar().showMessage(f"Opened without a claim: {session.note}", 10000)
 
     def import_paths(self, paths: Sequence[Path], label: str = "Importing") -> TaskHandle:
         """Import files/folders/ZIPs/DICOMDIRs in the background, then refresh."""
-        from app.importer import import_paths
-
-        return self.bridge.submit(label, import_paths, self.cache, list(paths), audit=self.audit,
-                                  user=self.user, on_success=self._imported, on_failure=self._show_error)
+        return self.bridge.submit(label, self.ws.import_paths, list(paths), on_success=self._imported,
+                                  on_failure=self._show_error)
 
     def _imported(self, summary: Any) -> None:
         self.statusBar().showMessage(summary.format().splitlines()[0], 10000)
@@ -254,5 +243,4 @@ class MainWindow(QMainWindow):
         self.report_area.shutdown()
         self._settings.sync()
         self.bridge.shutdown()
-        self.worklist.close()
         super().closeEvent(event)

@@ -281,7 +281,7 @@ def open_query_dialog(window: Any, session: NetworkSession) -> QueryDialog:
 def attach_network(window: Any) -> NetworkSession:
     """Create the window's network session (SCP started when nodes exist), add the status widget,
     File > Query PACS... and File > DICOM nodes..., and give the worklist panel retrieval and remote polling."""
-    session = NetworkSession(window.paths.config_dir, window.cache, window.audit, window.user)
+    session = window.ws.network()
     session.start()
     window.network_status = NetworkStatusWidget(session, window)
     window.statusBar().addPermanentWidget(window.network_status)

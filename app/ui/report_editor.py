@@ -6,7 +6,7 @@ critical, Ctrl+Shift+N who was told, Ctrl+Shift+S sign."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -16,11 +16,7 @@ from PySide6.QtWidgets import (
 
 from app.reporting.autosave import DraftAutosaver
 from app.reporting.model import KeyImage, Report, ReportError
-from app.reporting.service import (
-    ReportingContext, current_report, delivery_states, draft_for_study, publish_study, record_notice,
-    set_critical, start_addendum,
-)
-from app.reporting.store import ReportStore
+from app.reporting.service import delivery_states
 from app.reporting.templates import load_macros
 from app.ui.bridge import TaskBridge
 from app.ui.report_editor_dialogs import NoticeDialog, SignDialog
@@ -30,26 +26,27 @@ from app.ui.report_editor_text import (
     as_measurement, extras_text, header_text, measurement_line, sign_task, state_text, template_changes,
 )
 
+if TYPE_CHECKING:
+    from app.workstation import Workstation
+
 class ReportEditor(QWidget):
-    """The report area. ``config_dir``/``audit`` default to the resolved app paths / no audit log."""
+    """The report area of a :class:`~app.workstation.Workstation`: drafting, critical findings, notices,
+    signing and addenda go through its use cases (the worklist follows); keystrokes autosave to its store."""
 
     report_opened = Signal(str, str)  # study UID, report id
     report_signed = Signal(object)  # app.reporting.workflow.SignedReport
     critical_changed = Signal(str, bool)  # study UID, critical
+    report_changed = Signal(str)  # study UID: its worklist row may show something new (critical, addendum)
     delivery_changed = Signal(str, str)  # report id, least advanced state (queued/sending/sent/failed)
     measurements_requested = Signal()  # Ctrl+M: the viewer should call insert_measurements(...)
     key_image_requested = Signal()  # Ctrl+K: the viewer should call insert_key_image(...)
     status_message = Signal(str)
 
-    def __init__(self, report_store: ReportStore, cache: Any, bridge: TaskBridge, user: str, *,
-                 config_dir: Optional[Path] = None, audit: Any = None, send_outbox: bool = True,
+    def __init__(self, ws: "Workstation", bridge: TaskBridge, *, send_outbox: bool = True,
                  parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
-        from app.config import resolve_paths
-
-        config_dir = Path(config_dir) if config_dir is not None else resolve_paths().config_dir
-        self.ctx = ReportingContext(report_store.path.parent, config_dir, report_store, cache, audit, user)
-        self.bridge, self.user = bridge, user
+        self.ws, self.ctx = ws, ws.reporting()
+        self.bridge, self.user = bridge, ws.user
         self.report: Optional[Report] = None
         self.saver: Optional[DraftAutosaver] = None
         self.sign_handle: Any = None
@@ -120,8 +117,7 @@ class ReportEditor(QWidget):
         """Show the study's open report (creating a draft with the automatic template if none exists)."""
         self._close_saver()
         try:
-            report = current_report(self.ctx.store, study_uid) or draft_for_study(self.ctx, study_uid)
-            publish_study(self.ctx, study_uid)  # objects of a signing interrupted before its cache step
+            report = self.ws.open_report(study_uid)
         except ReportError as exc:
             self.report = None
             self.header.setText(f"Cannot report this study: {exc}")
@@ -211,9 +207,10 @@ class ReportEditor(QWidget):
     def _critical_toggled(self, checked: bool) -> None:
         if self.report is None or not self.report.editable:
             return
-        self.report = set_critical(self.ctx, self.report.id, checked, self.critical_text.text().strip())
+        self.report = self.ws.set_critical(self.report.id, checked, self.critical_text.text().strip())
         self._set_enabled()
         self.critical_changed.emit(self.report.study.study_uid, checked)
+        self.report_changed.emit(self.report.study.study_uid)
         if checked and not self.critical_text.text():
             self.critical_text.setFocus()
 
@@ -228,8 +225,9 @@ class ReportEditor(QWidget):
 
     def _notice(self, dialog: NoticeDialog) -> None:
         if self.report is not None:
-            self.report = record_notice(self.ctx, self.report.id, dialog.notice())
+            self.report = self.ws.record_notice(self.report.id, dialog.notice())
             self._refresh_extras()
+            self.report_changed.emit(self.report.study.study_uid)
 
     # -- signing -----------------------------------------------------------------------------
     def open_sign_dialog(self) -> Optional[SignDialog]:
@@ -249,7 +247,7 @@ class ReportEditor(QWidget):
         self._close_saver()
         self.sections.set_sections(self.sections.texts(), read_only=True)
         self.state_label.setText("Signing…")
-        self.sign_handle = self.bridge.submit("sign report", sign_task, self.ctx, self.report.id, Path(p12),
+        self.sign_handle = self.bridge.submit("sign report", sign_task, self.ws, self.report.id, Path(p12),
                                               password, on_success=self._signed, on_failure=self._sign_failed)
         self._set_enabled()
 
@@ -268,7 +266,8 @@ class ReportEditor(QWidget):
     def start_addendum(self) -> None:
         """Open a new addendum (a draft correcting the signed report)."""
         if self.report is not None and not self.report.editable:
-            self._show(start_addendum(self.ctx, self.report.study.study_uid))
+            self._show(self.ws.start_addendum(self.report.study.study_uid))
+            self.report_changed.emit(self.report.study.study_uid)
 
     # -- state -------------------------------------------------------------------------------
     def _retry(self, sop_uid: str) -> None:

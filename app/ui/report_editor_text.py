@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from app.reporting.model import ImageRef, Measurement, Report
 from app.reporting.templates import Template
-from app.reporting.service import ReportingContext
+
+if TYPE_CHECKING:
+    from app.workstation import Workstation
 
 UNIT_TEXT = {"[hnsf'U]": "HU", "mm2": "mm²", "cm2": "cm²", "cm3": "cm³", "ml": "mL", "deg": "°"}
 
 
-def sign_task(ctx: ReportingContext, report_id: str, p12: Path, password: bytes,
+def sign_task(ws: "Workstation", report_id: str, p12: Path, password: bytes,
               progress: Any = None, cancel: Any = None) -> Any:
-    """Bridge task: open the PKCS#12 and sign (app.reporting.service.sign)."""
-    from app.reporting.service import sign
+    """Bridge task: open the PKCS#12 and sign (the workstation's use case: the worklist follows)."""
     from app.reporting.signing import load_identity
 
-    return sign(ctx, report_id, load_identity(p12, password), progress=progress, cancel=cancel)
+    return ws.sign(report_id, load_identity(p12, password), progress=progress, cancel=cancel)
 
 
 def as_measurement(item: Any) -> Measurement:

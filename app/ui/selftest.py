@@ -88,26 +88,24 @@ def check_image(pixels: np.ndarray, what: str) -> np.ndarray:
     return np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)
 
 
-def open_window(paths: Paths) -> tuple[Any, Any, Any, Any]:
-    """QApplication (any display; offscreen when there is none), cache, audit log, shown MainWindow."""
+def open_window(paths: Paths) -> tuple[Any, Any, Any]:
+    """QApplication (any display; offscreen when there is none), shown MainWindow, its workstation."""
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtWidgets import QApplication
 
-    from app.audit import AuditLog
-    from app.store import Cache
+    from app.workstation import Workstation
     from app.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Telerad Workstation")
     paths.config_dir.mkdir(parents=True, exist_ok=True)
-    cache = Cache.open(paths.cache)
-    audit = AuditLog(paths.audit_db)
-    window = MainWindow(paths, cache, audit, user_name())
+    ws = Workstation(paths, user_name())
+    window = MainWindow(ws)
     window.show()
     wait_until(app, lambda: window.windowHandle() is not None and window.windowHandle().isExposed(), 20, "the window")
     app.processEvents()
-    return app, window, cache, audit
+    return app, window, ws
 
 
 def codec_summary() -> str:
@@ -259,16 +257,15 @@ def run_selftest(out: Optional[Path] = None, *, verbose: bool = False) -> int:
 def _run(stages: Stages, folder: Path, out: Optional[Path]) -> None:
     paths = Paths(folder / "home", folder / "home" / "config")
     with stages.stage("window") as info:
-        app, window, cache, audit = open_window(paths)
+        app, window, ws = open_window(paths)
         info["note"] = (f"time-to-window {process_age():.2f} s after process start "
                         f"(Qt platform {app.platformName()})")
     try:
-        _render_all(stages, app, window, cache, folder, out)
+        _render_all(stages, app, window, ws.cache, folder, out)
     finally:
         window.close()
         app.processEvents()
-        cache.close()
-        audit.close()
+        ws.close()
         from app.dicom.volume import shutdown_pool
 
         shutdown_pool()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QWidget
 
 from app.worklist import Priority
+
+if TYPE_CHECKING:
+    from app.workstation import Workstation
 
 # name -> (menu text, default shortcut); shortcuts are read from settings group "worklist/shortcuts"
 ACTIONS: dict[str, tuple[str, str]] = {
@@ -98,18 +101,18 @@ class PrefetchRelay(QObject):
     prefetch = Signal(object)
 
 
-def load_worklist(worklist: Any, cache: Any, remote_source: Optional[Callable[[], Iterable[Any]]],
+def load_worklist(ws: "Workstation", remote_source: Optional[Callable[[], Iterable[Any]]],
                   progress: Any = None, cancel: Any = None) -> list[Any]:
-    """Task: poll the remote source (failures only logged), then refresh the worklist."""
+    """Task: poll the remote source (failures only logged), then list the worklist (``Workstation``)."""
     remote = None
     if remote_source is not None:
         try:
             remote = list(remote_source())
         except Exception as exc:  # a node down must not empty the worklist
             log.warning("remote worklist query failed: %s", exc)
-    return worklist.refresh(cache, remote, progress=progress, cancel=cancel)
+    return ws.worklist_entries(remote, progress=progress, cancel=cancel)
 
 
-def delete_study(cache: Any, study_uid: str, progress: Any = None, cancel: Any = None) -> bool:
-    """Task: delete one study from the cache."""
-    return bool(cache.delete_study(study_uid))
+def delete_study(ws: "Workstation", study_uid: str, progress: Any = None, cancel: Any = None) -> bool:
+    """Task: delete one study (the workstation audits it and takes it off the worklist)."""
+    return ws.delete_study(study_uid, command="worklist delete")

@@ -37,6 +37,17 @@ DONE_TEXT = QColor("#7a7a7a")
 WHITE = QColor("#ffffff")
 
 
+CRITICAL_TEXT = QColor("#b71c1c")
+
+
+def status_text(e: WorklistEntry) -> str:
+    """The status cell: reading status, where the study is, and a critical finding (told or not yet)."""
+    text = e.status.label + ("" if e.local else " (remote)")
+    if "critical-not-communicated" in e.report.flags:
+        return f"{text} · CRITICAL, not told"
+    return f"{text} · CRITICAL" if e.report.critical else text
+
+
 def _date(value: str) -> str:
     return f"{value[:4]}-{value[4:6]}-{value[6:8]}" if len(value) == 8 and value.isdigit() else value
 
@@ -181,8 +192,11 @@ class WorklistTableModel(QAbstractTableModel):
             return self._background(e, col)
         if role == Qt.ItemDataRole.ForegroundRole:
             return self._foreground(e, col)
-        if role == Qt.ItemDataRole.FontRole and e.priority is Priority.STAT and e.to_read:
+        if role == Qt.ItemDataRole.FontRole and (e.priority is Priority.STAT and e.to_read or
+                                                 col == COL["status"] and e.report.critical):
             return self._bold
+        if role == Qt.ItemDataRole.ToolTipRole and col == COL["status"] and e.report.critical:
+            return f"Critical finding: {e.report.critical_text or 'see report'}"
         if role == Qt.ItemDataRole.ToolTipRole and col == CLOCK_COLUMN:
             return f"arrived {e.arrival.astimezone():%Y-%m-%d %H:%M}, due {e.due.astimezone():%Y-%m-%d %H:%M}"
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (CLOCK_COLUMN, COL["priors"]):
@@ -200,7 +214,7 @@ class WorklistTableModel(QAbstractTableModel):
                 return "met" if self.tat_state(e) is TatState.MET else "late"
             return format_clock(e.remaining(self.now))
         return {
-            "priority": e.priority.value, "status": e.status.label + ("" if e.local else " (remote)"),
+            "priority": e.priority.value, "status": status_text(e),
             "patient": e.patient_name.replace("^", " ").strip(), "patient_id": e.patient_id,
             "study_date": _date(e.study_date), "modality": "/".join(e.modalities), "description": e.description,
             "subspecialty": e.subspecialty, "site": e.site, "claimed_by": e.claimed_by or "",
@@ -239,6 +253,8 @@ class WorklistTableModel(QAbstractTableModel):
 
     def _foreground(self, e: WorklistEntry, col: int) -> Any:
         state = self.tat_state(e)
+        if col == COL["status"] and e.report.critical:
+            return QBrush(CRITICAL_TEXT)
         if (col == CLOCK_COLUMN and state is TatState.BREACHED) or (
                 col == 0 and e.priority is Priority.STAT and e.to_read):
             return QBrush(WHITE)

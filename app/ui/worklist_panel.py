@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import partial
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional
 
 from PySide6.QtCore import QModelIndex, QPoint, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -26,30 +26,36 @@ from app.worklist import (
 )
 from app.worklist.prefetch import Retrieve
 
+if TYPE_CHECKING:
+    from app.ui.bridge import TaskBridge
+    from app.workstation import Workstation
+
 DATE_RANGES = (("Any date", None), ("Today", 0), ("Last 2 days", 1), ("Last 7 days", 6), ("Last 30 days", 29))
 STATE_GROUP = "worklist/panel"
 
 
 class WorklistPanel(QWidget):
-    """``WorklistPanel(worklist, cache, bridge)``; see the module docstring for the signals."""
+    """``WorklistPanel(workstation, bridge)``; see the module docstring for the signals. Every action calls a
+    workstation use case or the workstation's worklist; the panel holds no rule of its own."""
 
     open_requested = Signal(str, list)
     current_changed = Signal(str)
     status_message = Signal(str)
     entries_loaded = Signal(int)
 
-    def __init__(self, worklist: Any, cache: Any, bridge: Any, *, user: str = "", audit: Any = None,
+    def __init__(self, ws: "Workstation", bridge: "TaskBridge", *,
                  retrieve: Optional[Retrieve] = None, remote_source: Optional[Callable[[], Iterable[Any]]] = None,
                  settings: Optional[QSettings] = None, shortcuts: Optional[Mapping[str, str]] = None,
-                 clock: Callable[[], Any] = utc_now, refresh_ms: int = 60_000, tick_ms: int = 1000,
+                 clock: Optional[Callable[[], Any]] = None, refresh_ms: int = 60_000, tick_ms: int = 1000,
                  parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
-        self.worklist, self.cache, self.bridge, self.user, self.audit = worklist, cache, bridge, user, audit
+        self.ws, self.worklist, self.bridge, self.user = ws, ws.worklist, bridge, ws.user
+        clock = clock or ws.clock or utc_now
         self.remote_source, self.settings, self.clock = remote_source, settings, clock
         self.confirm: Callable[[str], bool] = self._ask  # tests replace it
         self._relay = PrefetchRelay(self)
         self.prefetch = PrefetchQueue(retrieve, on_update=self._relay.prefetch.emit) if retrieve else None
-        self.model = WorklistTableModel(clock, worklist.config.near_breach_fraction, tick_ms, self)
+        self.model = WorklistTableModel(clock, self.worklist.config.near_breach_fraction, tick_ms, self)
         self._relay.prefetch.connect(self._on_prefetch)
         self._build()
         self.actions_by_name = build_actions(self, self._slots(), shortcut_map(settings, shortcuts))
@@ -132,7 +138,7 @@ class WorklistPanel(QWidget):
         """Reload the worklist off the main thread (skipped while a load is running)."""
         if self.loading is not None and not self.loading.done:
             return self.loading
-        self.loading = self.bridge.submit("Loading worklist", load_worklist, self.worklist, self.cache, self.remote_source,
+        self.loading = self.bridge.submit("Loading worklist", load_worklist, self.ws, self.remote_source,
                                           on_success=self.set_entries, on_failure=self._failed)
         return self.loading
 
@@ -194,6 +200,12 @@ class WorklistPanel(QWidget):
         if entry is not None:
             self._open(entry)
 
+    def show_study(self, study_uid: str) -> None:
+        """Show the current state of one study (its status or report changed elsewhere)."""
+        entry = self.worklist.entry(study_uid)
+        if entry is not None:
+            self.model.update_entry(entry)
+
     def _open(self, entry: WorklistEntry) -> None:
         self.open_requested.emit(entry.study_instance_uid, list(entry.priors))
 
@@ -250,16 +262,10 @@ class WorklistPanel(QWidget):
                             "local cache?"):
             return None
         uid = entry.study_instance_uid
-        return self.bridge.submit("Deleting study", delete_study, self.cache, uid,
+        return self.bridge.submit("Deleting study", delete_study, self.ws, uid,
                                   on_success=partial(self._deleted, uid), on_failure=self._failed)
 
     def _deleted(self, study_uid: str, deleted: bool) -> None:
-        if self.audit is not None and deleted:
-            from app.audit import events
-
-            self.audit.record(events.STUDY_DELETED, action="D", study_uid=study_uid, user=self.user,
-                              detail={"command": "worklist delete"})
-        self.worklist.forget(study_uid, self.user)
         self.model.remove_entry(study_uid)
         self.status_message.emit("Study deleted from the cache" if deleted else "Study was not in the cache")
 

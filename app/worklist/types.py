@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Callable, Iterable, Mapping
 
-from app.clock import utc_now
+from app.clock import utc_now  # noqa: F401  (re-exported: the worklist's default clock)
 
 Clock = Callable[[], datetime]
 

@@ -63,7 +63,9 @@ def _wanted_status(entry: "WorklistEntry") -> Optional[str]:
 
 def follow_report(ws: "Workstation", study_uid: str, *, addendum_signed: bool = False) -> "Optional[WorklistEntry]":
     """Bring the study's reading status to what its reports say (final / amended) and refresh its marks."""
-    entry = track(ws, study_uid)
+    if track(ws, study_uid) is None:
+        return None
+    entry = ws.worklist.remark(study_uid)  # the marks as the report store has them now
     if entry is None:
         return None
     try:

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from app.reporting.store import ReportStore
     from app.reporting.workflow import SignedReport
     from app.store import Cache
-    from app.worklist import Worklist, WorklistEntry
+    from app.worklist import Clock, Worklist, WorklistEntry
+    from app.workstation.settings import Settings
 
 
 class WorkstationError(RuntimeError):
@@ -34,10 +35,14 @@ class Workstation:
     Services open on first use (``telerad report show`` never takes the cache lock) and :meth:`close`
     closes what was opened. Thread-safe: each service locks itself."""
 
-    def __init__(self, paths: Paths, user: str | None = None) -> None:
-        self.paths, self.user = paths, user or user_name()
+    def __init__(self, paths: Paths, user: str | None = None, *, clock: "Clock | None" = None,
+                 services: Mapping[str, Any] | None = None) -> None:
+        """``services`` lends already open ones (``cache``, ``audit``...): they are used, never closed here;
+        ``clock`` drives the worklist's turnaround clocks (tests)."""
+        self.paths, self.user, self.clock = paths, user or user_name(), clock
         self._lock = threading.RLock()
-        self._services: dict[str, Any] = {}
+        self._services: dict[str, Any] = dict(services or {})
+        self._lent = set(self._services)
 
     @classmethod
     def open(cls, data_dir: str | Path | None = None, *, user: str | None = None) -> "Workstation":
@@ -55,7 +60,8 @@ class Workstation:
     def close(self) -> None:
         """Stop the network, close the worklist, reports, audit log and cache (in that order). Idempotent."""
         with self._lock:
-            services, self._services = self._services, {}
+            services = {k: v for k, v in self._services.items() if k not in self._lent}
+            self._services = {k: v for k, v in self._services.items() if k in self._lent}
         network = services.pop("network", None)
         if network is not None:
             network.shutdown()
@@ -92,7 +98,11 @@ class Workstation:
     def worklist(self) -> "Worklist":
         from app.worklist import Worklist
 
-        return self._service("worklist", lambda: Worklist.open(self.paths.home, marks=self.report_marks))
+        def make() -> "Worklist":
+            options = {"clock": self.clock} if self.clock is not None else {}
+            return Worklist.open(self.paths.home, marks=self.report_marks, **options)
+
+        return self._service("worklist", make)
 
     def network(self, *, listen: bool | None = None) -> "NetworkSession":
         """The network session (nodes, our Storage SCP feeding the cache); created, not started, on first use."""
@@ -108,10 +118,14 @@ class Workstation:
         return ReportingContext(self.paths.home, self.paths.config_dir, self.report_store,
                                 self.cache if with_cache else None, self.audit, self.user)
 
-    def nodes(self) -> "NodeConfig":
-        from app.network.nodes import load
+    def settings(self) -> "Settings":
+        """Every setting (nodes, reporting, letterhead), read and validated now."""
+        from app.workstation.settings import load_settings
 
-        return load(self.paths.config_dir)
+        return load_settings(self.paths.config_dir)
+
+    def nodes(self) -> "NodeConfig":
+        return self.settings().nodes
 
     # -- studies -------------------------------------------------------------------------------
     def import_paths(self, paths: Sequence[Path], *, progress: Optional[ProgressFn] = None,

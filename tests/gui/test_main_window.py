@@ -16,21 +16,18 @@ from tests.gui.conftest import assert_real_rendering, qimage_to_array
 
 @pytest.fixture
 def window(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
-    from app.audit import AuditLog
-    from app.store import Cache
     from app.ui.main_window import MainWindow
+    from app.workstation import Workstation
 
     paths = resolve_paths(str(tmp_path / "home"))
     paths.config_dir.mkdir(parents=True)
-    cache = Cache.open(paths.cache)
-    audit = AuditLog(paths.audit_db)
-    win = MainWindow(paths, cache, audit, "tester")
+    ws = Workstation(paths, "tester")
+    win = MainWindow(ws)
     qtbot.addWidget(win)
     win.show()
     yield win
     win.close()
-    cache.close()
-    audit.close()
+    ws.close()
 
 
 def test_lists_imported_studies_and_renders(qtbot, window, shared_data: Path, artifacts: Path) -> None:  # type: ignore[no-untyped-def]

@@ -18,10 +18,9 @@ pytest_plugins = ["tests.core.net_fixtures"]
 
 @pytest.fixture
 def make_window(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
-    from app.audit import AuditLog
     from app.network.nodes import save
-    from app.store import Cache
     from app.ui.main_window import MainWindow
+    from app.workstation import Workstation
 
     opened = []
 
@@ -30,18 +29,17 @@ def make_window(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
         paths.config_dir.mkdir(parents=True)
         if config is not None:
             save(paths.config_dir, config)
-        cache, audit = Cache.open(paths.cache), AuditLog(paths.audit_db)
-        win = MainWindow(paths, cache, audit, "tester")
+        ws = Workstation(paths, "tester")
+        win = MainWindow(ws)
         qtbot.addWidget(win)
         win.show()
-        opened.append((win, cache, audit))
+        opened.append((win, ws))
         return win
 
     yield make
-    for win, cache, audit in opened:
+    for win, ws in opened:
         win.close()
-        cache.close()
-        audit.close()
+        ws.close()
 
 
 def _listening(port: int) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import json
+from typing import Any
 from pathlib import Path
 
 import pydicom
@@ -14,6 +15,14 @@ from PySide6.QtCore import Qt
 from tests.core.net_peers import OUR_AET, free_port, start_storescp, stop
 from tests.core.report_fixtures import key_image_png, make_pki, study_files
 from tests.gui.conftest import assert_real_rendering, qimage_to_array
+
+
+def editor_ws(home: Path, cache: Any, store: Any) -> Any:
+    """A workstation on the test's cache and report store (lent: the fixture closes them)."""
+    from app.config import Paths
+    from app.workstation import Workstation
+
+    return Workstation(Paths(home, home / "config"), "dr.example", services={"cache": cache, "reports": store})
 
 
 @pytest.fixture()
@@ -48,7 +57,7 @@ def test_type_autosave_sign_and_deliver(qtbot, setup, artifacts: Path) -> None: 
     from app.ui.report_editor import ReportEditor
 
     home, cache, store, bridge, files, tmp = setup
-    editor = ReportEditor(store, cache, bridge, "dr.example", config_dir=home / "config")
+    editor = ReportEditor(editor_ws(home, cache, store), bridge)
     qtbot.addWidget(editor)
     editor.resize(1280, 860)
     editor.show()
@@ -128,7 +137,7 @@ def test_wrong_password_keeps_the_draft_editable(qtbot, setup) -> None:  # type:
     from app.ui.report_editor import ReportEditor
 
     home, cache, store, bridge, files, tmp = setup
-    editor = ReportEditor(store, cache, bridge, "dr.example", config_dir=home / "config", send_outbox=False)
+    editor = ReportEditor(editor_ws(home, cache, store), bridge, send_outbox=False)
     qtbot.addWidget(editor)
     report = editor.open_study(cache.list_studies()[0].study_instance_uid)
     findings = editor.sections.edits["findings"]

@@ -37,23 +37,26 @@ def make_panel(qtbot, tmp_path: Path, imported):  # type: ignore[no-untyped-def]
     made: list[Any] = []
 
     def make(clock: Any = utc_now, **kw: Any) -> Any:
+        from app.config import Paths
+        from app.workstation import Workstation
+
         bridge = TaskBridge()
-        worklist = Worklist.open(tmp_path, clock=clock)
-        panel = WorklistPanel(worklist, kw.pop("cache", imported), bridge, user="dr_night", clock=clock,
-                              refresh_ms=0, **kw)
+        ws = Workstation(Paths(tmp_path, tmp_path / "config"), "dr_night", clock=clock,
+                         services={"cache": kw.pop("cache", imported)})
+        panel = WorklistPanel(ws, bridge, refresh_ms=0, **kw)
         qtbot.addWidget(panel)
         panel.resize(1400, 420)
         panel.show()
         with qtbot.waitSignal(panel.entries_loaded, timeout=30_000):
             panel.refresh()
-        made.append((panel, bridge, worklist))
+        made.append((panel, bridge, ws))
         return panel
 
     yield make
-    for panel, bridge, worklist in made:
+    for panel, bridge, ws in made:
         panel.shutdown()
         bridge.shutdown()
-        worklist.close()
+        ws.close()
 
 
 def row_of_patient(panel: Any, patient_id: str) -> list[int]:
@@ -113,7 +116,7 @@ def test_actions_change_priority_status_and_persist(qtbot, make_panel, tmp_path:
     assert_real_rendering(qimage_to_array(shot.toImage()))
     # restart: the status, claim and priority come back from worklist.sqlite
     again = Worklist.open(tmp_path, clock=clock)
-    again.refresh(panel.cache)
+    again.refresh(panel.ws.cache)
     assert again.entry(last).priority is Priority.STAT and again.entry(last).status is Status.IN_PROGRESS
     assert again.entry(done.study_instance_uid).status is Status.FINAL
     again.close()
