@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
+from pydicom import uid
 
 from app import __version__
 from app.config import Paths, resources_dir, user_name
@@ -28,8 +29,8 @@ from app.config import Paths, resources_dir, user_name
 PANEL = 512  # height of each panel in the composed PNG
 DEMO_STUDY = "ct-head-phantom"
 #: Transfer syntaxes of the bundled demo studies (CT, CR, MG), checked for a decoder.
-CODEC_SYNTAXES = {"JPEG-LS": "1.2.840.10008.1.2.4.80", "JPEG 2000": "1.2.840.10008.1.2.4.90",
-                  "JPEG lossless": "1.2.840.10008.1.2.4.70"}
+CODEC_SYNTAXES = {"JPEG-LS": uid.JPEGLSLossless, "JPEG 2000": uid.JPEG2000Lossless,
+                  "JPEG lossless": uid.JPEGLosslessSV1}
 #: Every vtkmodules module the app imports (packaging/telerad.spec bundles these; the selftest imports them).
 VTK_MODULES = (*(f"vtkmodules.vtk{m}" for m in (
     "CommonCore", "CommonDataModel", "CommonMath", "FiltersSources", "ImagingCore", "RenderingCore",

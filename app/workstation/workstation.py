@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
 
 from app.config import Paths, resolve_paths, user_name
 from app.tasks import ProgressFn
-from app.workstation import reading, reports, studies
+from app.workstation import reading, reports, studies, transfer
 
 if TYPE_CHECKING:
     from app.audit import AuditLog
     from app.importer import ImportSummary
     from app.network.nodes import NodeConfig
+    from app.network.retrieve import RetrieveResult
+    from app.network.send import SendResult
     from app.network.session import NetworkSession
     from app.reporting.model import CriticalNotice, Report
     from app.reporting.service import ReportingContext
@@ -134,6 +136,16 @@ class Workstation:
 
     def delete_study(self, study_uid: str, *, command: str = "delete") -> bool:
         return studies.delete_study(self, study_uid, command=command)
+
+    def retrieve(self, node: str, study_uid: str, *, series_uid: Optional[str] = None, method: Optional[str] = None,
+                 refetch_all: bool = False, progress: Optional[ProgressFn] = None,
+                 cancel: Optional[threading.Event] = None) -> "RetrieveResult":
+        return transfer.retrieve(self, node, study_uid, series_uid=series_uid, method=method,
+                                 refetch_all=refetch_all, progress=progress, cancel=cancel)
+
+    def send(self, node: str, items: Sequence[str], *, progress: Optional[ProgressFn] = None,
+             cancel: Optional[threading.Event] = None) -> "SendResult":
+        return transfer.send(self, node, items, progress=progress, cancel=cancel)
 
     # -- reading -------------------------------------------------------------------------------
     def report_marks(self, study_uids: Optional[Iterable[str]] = None) -> Mapping[str, Any]:
