@@ -25,7 +25,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("Priors", "priors"), ("Prefetch", "priors"),
 )
 # initial column widths in average characters (scaled by the font, hence by the screen's DPI)
-WIDTHS = (7, 9, 11, 5, 26, 11, 18, 11, 10, 14, 9, 4, 10)
+WIDTHS = (7, 9, 16, 5, 26, 11, 18, 11, 10, 14, 9, 4, 10)
 COL = {key: i for i, (_, key) in enumerate(COLUMNS)}
 CLOCK_COLUMN = 1
 PREFETCH_COLUMN = len(COLUMNS) - 1
@@ -41,11 +41,12 @@ CRITICAL_TEXT = QColor("#b71c1c")
 
 
 def status_text(e: WorklistEntry) -> str:
-    """The status cell: reading status, where the study is, and a critical finding (told or not yet)."""
+    """The status cell: a critical finding first (it must survive a narrow column), told or not yet, then the
+    reading status and where the study is."""
     text = e.status.label + ("" if e.local else " (remote)")
     if "critical-not-communicated" in e.report.flags:
-        return f"{text} · CRITICAL, not told"
-    return f"{text} · CRITICAL" if e.report.critical else text
+        return f"CRITICAL (not told) · {text}"
+    return f"CRITICAL · {text}" if e.report.critical else text
 
 
 def _date(value: str) -> str:
@@ -196,7 +197,8 @@ class WorklistTableModel(QAbstractTableModel):
                                                  col == COL["status"] and e.report.critical):
             return self._bold
         if role == Qt.ItemDataRole.ToolTipRole and col == COL["status"] and e.report.critical:
-            return f"Critical finding: {e.report.critical_text or 'see report'}"
+            told = "" if "critical-not-communicated" not in e.report.flags else " (nobody told yet)"
+            return f"Critical finding{told}: {e.report.critical_text or 'see report'}"
         if role == Qt.ItemDataRole.ToolTipRole and col == CLOCK_COLUMN:
             return f"arrived {e.arrival.astimezone():%Y-%m-%d %H:%M}, due {e.due.astimezone():%Y-%m-%d %H:%M}"
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (CLOCK_COLUMN, COL["priors"]):

@@ -110,8 +110,8 @@ def window_session(qtbot: Any, home: Path, files: list[Path], pki: Any, artifact
     finally:
         window.close()
         ws.close()
-    assert cells == ["in progress · CRITICAL, not told", "final · CRITICAL, not told",
-                     "amended · CRITICAL, not told"]
+    assert cells == ["CRITICAL (not told) · in progress", "CRITICAL (not told) · final",
+                     "CRITICAL (not told) · amended"]
     return states
 
 
