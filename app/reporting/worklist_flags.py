@@ -26,6 +26,7 @@ class ReportFlags:
     critical_text: str
     communicated: bool
     delivery: str
+    signed_at: str = ""  # the original report's signature time ('' while unsigned)
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -45,7 +46,7 @@ def report_flags(store: ReportStore, study_uids: Optional[Iterable[str]] = None)
     with store._lock:
         reports = store.db.execute(
             "SELECT r.id, r.study_uid, r.kind, r.state, r.critical, r.critical_text, "
-            "(SELECT COUNT(*) FROM critical_notices n WHERE n.report_id = r.id) "
+            "(SELECT COUNT(*) FROM critical_notices n WHERE n.report_id = r.id), r.signed_at "
             f"FROM reports r {where} ORDER BY r.kind = 'addendum', r.created_at", args).fetchall()
         ids = [r[0] for r in reports]
         deliveries = store.db.execute("SELECT report_id, state FROM outbox").fetchall() if ids else []
@@ -69,4 +70,4 @@ def _flags(uid: str, rows: list[tuple], by_report: dict[str, set[str]]) -> Repor
     states: set[str] = set().union(*(by_report.get(r[0], set()) for r in rows))
     delivery = next((s for s in ("failed", "sending", "queued", "sent") if s in states), "")
     return ReportFlags(uid, status, bool(critical), "; ".join(r[5] for r in critical if r[5]),
-                       bool(critical) and all(r[6] > 0 for r in critical), delivery)
+                       bool(critical) and all(r[6] > 0 for r in critical), delivery, rows[0][7] or "")

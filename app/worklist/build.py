@@ -75,6 +75,16 @@ def subspecialty(facts: Facts, rules: Sequence[Rule]) -> str:
     return rule.result if rule is not None else FALLBACK_SUBSPECIALTY
 
 
+def reading_status(recorded: Status, report: ReportMark) -> Status:
+    """The status shown: the recorded one, unless the report store says more. A signed report makes the study
+    final and a signed addendum amended in the same transaction that signs them (the report store's)."""
+    if report.status == "addended":
+        return Status.AMENDED
+    if report.status == "final" and recorded not in (Status.FINAL, Status.AMENDED):
+        return Status.FINAL
+    return recorded
+
+
 def build_entry(study: Any, *, local: bool, state: Mapping[str, Any], fields_row: Mapping[str, Any] | None,
                 rules: RuleSet, priors: tuple[str, ...], report: ReportMark = NO_REPORT) -> WorklistEntry:
     """One entry; ``state`` is the persisted row (it always exists once a study has been seen)."""
@@ -92,7 +102,8 @@ def build_entry(study: Any, *, local: bool, state: Mapping[str, Any], fields_row
         referring_physician=study.referring_physician, department=fields.requesting_service,
         site=facts.site, local=local, num_series=study.num_series, num_instances=study.num_instances,
         priority=priority, priority_source=source, arrival=arrival, due=arrival + target, target=target,
-        reported_at=parse_time(state.get("reported_at")), status=Status(state.get("status") or "unread"),
+        reported_at=parse_time(state.get("reported_at")) or parse_time(report.signed_at),
+        status=reading_status(Status(state.get("status") or "unread"), report),
         claimed_by=state.get("claimed_by") or None, subspecialty=subspecialty(facts, rules.subspecialty_rules),
         reference=bool(state.get("reference")), priors=priors, report=report,
     )

@@ -198,7 +198,8 @@ class Worklist:
         new = Status(status)
         with self._lock:
             entry = self._require(study_uid)
-            check_transition(entry.status, new)
+            old = self.recorded_status(study_uid)
+            check_transition(old, new)
             if entry.claimed_by and entry.claimed_by != user and not force:
                 raise ClaimedError(f"claimed by {entry.claimed_by}")
             now = iso(self.clock())
@@ -211,7 +212,7 @@ class Worklist:
                 values["reported_at"] = now
             with self.db.lock, self.db.transaction():
                 self.db.put_state(study_uid, **values)
-                self.db.add_history(study_uid, now, user, "status", entry.status.value, new.value)
+                self.db.add_history(study_uid, now, user, "status", old.value, new.value)
             return self._rebuild(study_uid)
 
     def mark_amended(self, study_uid: str, user: str) -> WorklistEntry:
@@ -219,6 +220,11 @@ class Worklist:
         with self._lock:
             self.mark_read(study_uid, user, force=True)
             return self.set_status(study_uid, Status.AMENDED, user, force=True)
+
+    def recorded_status(self, study_uid: str) -> Status:
+        """The status recorded in the worklist database (the entry may show more: see ``reading_status``)."""
+        row = self.db.state(study_uid)
+        return Status((row or {}).get("status") or "unread")
 
     def start_reading(self, study_uid: str, user: str) -> WorklistEntry:
         """Claim and mark in progress (from unread or preliminary)."""
@@ -228,9 +234,10 @@ class Worklist:
         """Bring the study to final through legal steps (unread -> in progress -> final)."""
         with self._lock:
             entry = self._require(study_uid)
-            if entry.status in (Status.FINAL, Status.AMENDED):
+            recorded = self.recorded_status(study_uid)
+            if recorded in (Status.FINAL, Status.AMENDED):
                 return entry
-            for step in path_to(entry.status, Status.FINAL):
+            for step in path_to(recorded, Status.FINAL):
                 entry = self.set_status(study_uid, step, user, force=force)
             return entry
 

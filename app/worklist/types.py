@@ -105,6 +105,7 @@ class ReportMark:
     flags: tuple[str, ...] = ()
     critical_text: str = ""
     delivery: str = ""
+    signed_at: str = ""  # when the first report was signed (the turnaround clock stops there)
 
     @property
     def critical(self) -> bool:

@@ -1,8 +1,10 @@
 """Reading use cases: the worklist with each study's report marks, opening a study for reading.
 
 The rule that ties them: the report decides the reading status. A signed report makes the study final, a
-signed addendum makes it amended, whether it was signed from the window, the CLI or before a crash
-interrupted the worklist update (:func:`worklist_entries` repairs the status from the report store).
+signed addendum makes it amended, in the transaction that signs it: every worklist entry reads its report
+marks from the report store (``Worklist.marks``; ``app.worklist.build.reading_status``). The worklist
+database then records the step with its history (:func:`follow_report`), and a listing records any step a
+crash or an older version left unrecorded (:func:`worklist_entries`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def report_marks(ws: "Workstation", study_uids: Optional[Iterable[str]] = None) 
     from app.reporting.worklist_flags import report_flags
     from app.worklist import ReportMark
 
-    return {uid: ReportMark(f.status, f.flags, f.critical_text, f.delivery)
+    return {uid: ReportMark(f.status, f.flags, f.critical_text, f.delivery, f.signed_at)
             for uid, f in report_flags(ws.report_store, study_uids).items()}
 
 
@@ -45,18 +47,20 @@ def worklist_entries(ws: "Workstation", remote: Optional[Iterable[Any]] = None, 
                      cancel: Optional[threading.Event] = None) -> "list[WorklistEntry]":
     """Refresh the worklist from the cache (plus ``remote`` studies), the status repaired from the reports."""
     entries = ws.worklist.refresh(ws.cache, remote, progress=progress, cancel=cancel)
-    stale = [e for e in entries if _wanted_status(e) is not None]
-    for entry in stale:
+    behind = [e for e in entries if e.report.status and _wanted_status(ws, e) is not None]
+    for entry in behind:  # shown right already (the entry reads the report); recorded now, with history
         follow_report(ws, entry.study_instance_uid)
-    return ws.worklist.entries() if stale else entries
+    return ws.worklist.entries() if behind else entries
 
 
-def _wanted_status(entry: "WorklistEntry") -> Optional[str]:
+def _wanted_status(ws: "Workstation", entry: "WorklistEntry") -> Optional[str]:
+    """The status the worklist database should record for what the report store says (None: it does)."""
     from app.worklist import Status
 
-    if entry.report.status == "addended" and entry.status is not Status.AMENDED:
+    recorded = ws.worklist.recorded_status(entry.study_instance_uid)
+    if entry.report.status == "addended" and recorded is not Status.AMENDED:
         return Status.AMENDED.value
-    if entry.report.status == "final" and entry.status not in (Status.FINAL, Status.AMENDED):
+    if entry.report.status == "final" and recorded not in (Status.FINAL, Status.AMENDED):
         return Status.FINAL.value
     return None
 
@@ -69,9 +73,10 @@ def follow_report(ws: "Workstation", study_uid: str, *, addendum_signed: bool = 
     if entry is None:
         return None
     try:
-        if addendum_signed or _wanted_status(entry) == "amended":
+        wanted = _wanted_status(ws, entry)
+        if addendum_signed or wanted == "amended":
             return ws.worklist.mark_amended(study_uid, ws.user)
-        if _wanted_status(entry) == "final":
+        if wanted == "final":
             return ws.worklist.mark_read(study_uid, ws.user, force=True)
     except (ValueError, RuntimeError) as exc:  # an illegal transition: logged, the report stays signed
         log.warning("worklist status not updated: %s", exc)

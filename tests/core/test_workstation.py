@@ -99,10 +99,17 @@ def test_a_report_signed_behind_the_worklist_is_repaired_on_listing(ws: Workstat
     from app.reporting.signing import load_identity
 
     uid = _uid(ws)
+    ws.open_for_reading(uid)
     report = ws.draft(uid, "ct-head", {"findings": "Normal."})
-    service.sign(ws.reporting(), report.id, load_identity(pki.p12, pki.password))  # bypasses the use case
+    signed = service.sign(ws.reporting(), report.id, load_identity(pki.p12, pki.password))  # bypasses the use case
+    # the signing transaction is the status change: the entry reads the report store
+    entry = ws.worklist.remark(uid)
+    assert entry is not None and entry.status is Status.FINAL and ws.worklist.recorded_status(uid) is Status.IN_PROGRESS
+    assert entry.reported_at is not None and entry.reported_at.isoformat()[:19] == signed.report.signed_at[:19]
     [entry] = [e for e in ws.worklist_entries() if e.study_instance_uid == uid]
     assert entry.status is Status.FINAL and entry.report.status == "final" and not entry.report.critical
+    assert ws.worklist.recorded_status(uid) is Status.FINAL  # recorded on listing, with its history row
+    assert [h["new"] for h in ws.worklist.history(uid) if h["action"] == "status"] == ["in_progress", "final"]
 
 
 def test_delete_is_audited_and_leaves_the_worklist(ws: Workstation) -> None:
