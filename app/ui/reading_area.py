@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QTabWidget, QWidget
 
 from app.config import Paths
 from app.ui.bridge import TaskBridge
+
+if TYPE_CHECKING:
+    from app.store import Cache
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +22,7 @@ class ReadingArea(QTabWidget):
 
     statusMessage = Signal(str)  # noqa: N815 (Qt naming)
 
-    def __init__(self, paths: Paths, cache: Any, bridge: TaskBridge, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, paths: Paths, cache: "Cache", bridge: TaskBridge, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.paths, self.cache, self.bridge = paths, cache, bridge
         self.setObjectName("readingArea")

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    from app.store import Cache, InstanceRecord
+    from app.ui.report_editor import ReportEditor
+    from app.viewer.measurements import StudyAnnotations
 
 log = logging.getLogger(__name__)
 
@@ -14,7 +19,7 @@ NAMES = {"length": "Length", "angle": "Angle", "cobb": "Cobb angle", "ellipse": 
          "rect": "Rectangle ROI mean", "probe": "Point value"}
 
 
-def _image(cache: Any, sop_uid: str, frame: int) -> Optional[tuple[Any, Any]]:
+def _image(cache: "Cache", sop_uid: str, frame: int) -> "Optional[tuple[InstanceRecord, Any]]":
     """(instance record, header dataset) of a measured image, or None if it left the cache."""
     from app.dicom.codecs import read_dataset
 
@@ -32,7 +37,7 @@ def _values(path: Path, frame: int) -> Any:
     return modality_values(decode_frame(ds, frame), display_params(ds, frame))
 
 
-def measurement_items(cache: Any, annotations: Any) -> list[dict[str, Any]]:
+def measurement_items(cache: "Cache", annotations: "StudyAnnotations") -> list[dict[str, Any]]:
     """Report measurements (label, value, UCUM unit, image reference) for the viewer's complete ones."""
     from app.viewer.calibration import calibration_of
     from app.viewer.measurements import evaluate
@@ -55,7 +60,7 @@ def measurement_items(cache: Any, annotations: Any) -> list[dict[str, Any]]:
     return items
 
 
-def insert_key_images(editor: Any, cache: Any, annotations: Any, thumbs: Path) -> int:
+def insert_key_images(editor: "ReportEditor", cache: "Cache", annotations: "StudyAnnotations", thumbs: Path) -> int:
     """Render each marked key image to a PNG thumbnail and add it to the report; returns how many."""
     from app.dicom.render import render_png
     from app.reporting.model import ImageRef

@@ -18,13 +18,16 @@ import time
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 import numpy as np
 from pydicom import uid
 
 from app import __version__
 from app.config import Paths, resources_dir, user_name
+
+if TYPE_CHECKING:
+    from app.store import Cache
 
 PANEL = 512  # height of each panel in the composed PNG
 DEMO_STUDY = "ct-head-phantom"
@@ -180,7 +183,7 @@ def import_demo(app: Any, window: Any) -> tuple[int, str, str]:
     return summary.imported, study_uid, series.series_instance_uid
 
 
-def render_slice(cache: Any, series_uid: str) -> tuple[np.ndarray, str]:
+def render_slice(cache: "Cache", series_uid: str) -> tuple[np.ndarray, str]:
     """Middle slice through the 2D viewer's offscreen VTK path."""
     from app.viewer import offscreen_view
     from app.viewer.loading import open_series
@@ -194,7 +197,7 @@ def render_slice(cache: Any, series_uid: str) -> tuple[np.ndarray, str]:
     return check_image(image, "the CT slice"), f"CT slice {opened.first + 1}/{opened.info.frame_count}, VTK viewer"
 
 
-def render_mpr(cache: Any, study_uid: str, folder: Path) -> tuple[np.ndarray, str]:
+def render_mpr(cache: "Cache", study_uid: str, folder: Path) -> tuple[np.ndarray, str]:
     """The MPR layout through app.viewer.mpr.headless (VTK)."""
     from PIL import Image
 
@@ -272,7 +275,7 @@ def _run(stages: Stages, folder: Path, out: Optional[Path]) -> None:
         shutdown_pool()
 
 
-def _render_all(stages: Stages, app: Any, window: Any, cache: Any, folder: Path, out: Optional[Path]) -> None:
+def _render_all(stages: Stages, app: Any, window: Any, cache: "Cache", folder: Path, out: Optional[Path]) -> None:
     with stages.stage("codecs") as info:
         info["note"] = codec_summary()
     with stages.stage("text") as info:

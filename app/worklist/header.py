@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.worklist.types import Priority
+
+if TYPE_CHECKING:
+    from app.store import Cache
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,7 @@ def fields_from_dataset(ds: Any) -> RequestFields:
     return RequestFields(rpp, _text(ds, "StudyPriorityID"), _text(ds, "PatientAge"), service)
 
 
-def read_request_fields(cache: Any, study_uid: str) -> RequestFields | None:
+def read_request_fields(cache: "Cache", study_uid: str) -> RequestFields | None:
     """Read one stored instance of the study; None if the study has no readable instance."""
     import pydicom
 

@@ -6,7 +6,7 @@ import logging
 import threading
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from app.tasks import ProgressFn, check_cancel, report
 from app.worklist import remote as remote_mod
@@ -19,6 +19,9 @@ from app.worklist.status import check_transition, path_to
 from app.worklist.types import (
     NO_REPORT, Clock, Priority, ReportMarks, Status, WorklistConfig, WorklistEntry, utc_now,
 )
+
+if TYPE_CHECKING:
+    from app.store import Cache
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +95,7 @@ class Worklist:
             self._rebuild_all()
 
     # -- loading ----------------------------------------------------------------------------
-    def refresh(self, cache: Any, remote: Iterable[Any] | None = None, remote_priors: Iterable[Any] | None = None,
+    def refresh(self, cache: "Cache", remote: Iterable[Any] | None = None, remote_priors: Iterable[Any] | None = None,
                 *, progress: ProgressFn | None = None, cancel: threading.Event | None = None) -> list[WorklistEntry]:
         """Reload from the cache plus remote results (``remote``: studies to read from polled nodes;
         ``remote_priors``: studies found by prior queries, reference only). Returns the reading order."""
@@ -109,7 +112,7 @@ class Worklist:
             self._rebuild_all()
             return self.entries()
 
-    def track(self, cache: Any, study_uid: str) -> WorklistEntry | None:
+    def track(self, cache: "Cache", study_uid: str) -> WorklistEntry | None:
         """Put one cached study on the worklist without listing the whole cache (None if not cached)."""
         summary = cache.get_study(study_uid)
         if summary is None:
@@ -121,7 +124,7 @@ class Worklist:
             self._local.add(study_uid)
             return self._rebuild(study_uid)
 
-    def _read_headers(self, cache: Any, local: list[Any], progress: ProgressFn | None,
+    def _read_headers(self, cache: "Cache", local: list[Any], progress: ProgressFn | None,
                       cancel: threading.Event | None) -> None:
         known = self.db.request_fields()
         todo = [s.study_instance_uid for s in local if s.study_instance_uid not in known]

@@ -7,10 +7,13 @@ import itertools
 import logging
 import threading
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from app.tasks import Cancelled, Progress, ProgressFn
 from app.worklist.types import WorklistEntry
+
+if TYPE_CHECKING:
+    from app.worklist.model import Worklist
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +196,7 @@ def plan_prefetch(entries: Iterable[WorklistEntry], is_local: Callable[[str], bo
     return plan
 
 
-def prefetch_worklist(worklist: Any, queue: PrefetchQueue, per_study: int = 2) -> int:
+def prefetch_worklist(worklist: "Worklist", queue: PrefetchQueue, per_study: int = 2) -> int:
     """Queue the relevant remote priors of the worklist; returns how many were accepted."""
     entries = worklist.entries()
     local = {e.study_instance_uid for e in entries if e.local}
