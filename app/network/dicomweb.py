@@ -1,4 +1,4 @@
-"""DICOMweb client (QIDO-RS, WADO-RS, STOW-RS) over httpx: the second transport of a node.
+"""DICOMweb client (QIDO-RS, WADO-RS, STOW-RS) over :mod:`app.network.webhttp`: the second transport of a node.
 
 WADO-RS responses are parsed as a stream (multipart/related), one instance at a time, and each
 instance goes through the same ``on_stored`` callback as DIMSE retrieves.
@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import http.client
 import logging
-import ssl
 import threading
 from concurrent.futures import Future
-from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
@@ -23,6 +20,7 @@ from app.network.nodes import Node, NodeError, TlsSettings
 from app.network.query import RETURN_KEYS, Level, Query, to_record
 from app.network.received import ReceivedMeta, StoreCallback, StoreOutcome, part10_uids
 from app.network.retrieve import RetrieveResult
+from app.network.webhttp import HttpClient, HttpError, Response
 from app.tasks import Cancelled, ProgressFn, check_cancel, report
 
 if TYPE_CHECKING:
@@ -30,22 +28,6 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 ACCEPT_DICOM = 'multipart/related; type="application/dicom"; transfer-syntax=*'
-
-
-@lru_cache(maxsize=1)
-def _default_context() -> "ssl.SSLContext":
-    """httpx's default trust (certifi), built once: building it costs ~30 ms per client."""
-    import httpx
-
-    return httpx.create_ssl_context()
-
-
-def _env_proxy_applies(url: str) -> bool:
-    """True if httpx would send ``url`` through an HTTP(S)_PROXY from the environment."""
-    from urllib.request import getproxies, proxy_bypass
-
-    parts = urlsplit(url)
-    return bool(getproxies().get(parts.scheme)) and not proxy_bypass(parts.hostname or "")
 
 
 class DicomWebError(RuntimeError):
@@ -56,19 +38,15 @@ class DicomWebClient:
     """One HTTP connection pool to a DICOMweb base URL (``.../dicom-web``)."""
 
     def __init__(self, base_url: str, tls: TlsSettings | None = None, timeout: float = 60.0) -> None:
-        import httpx
-
-        verify: Any = _default_context()
+        context = None  # https: the default trust (webhttp.default_context)
         if tls is not None and tls.enabled and tls.ca_file:
             from app.network.tls import client_context
 
-            verify = client_context(tls)
+            context = client_context(tls)
         self.base_url = base_url.rstrip("/")
         self.host = urlsplit(self.base_url).hostname or "?"
         self.timeout = timeout
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, verify=verify)
-        self._ssl: ssl.SSLContext = verify
-        self.proxied = _env_proxy_applies(self.base_url)
+        self._http = HttpClient(self.base_url, context=context, timeout=timeout)
 
     @classmethod
     def for_node(cls, node: Node) -> "DicomWebClient":
@@ -103,41 +81,23 @@ class DicomWebClient:
             path = f"/studies/{query.study_uid}/series"
         else:
             path = f"/studies/{query.study_uid}/series/{query.series_uid}/instances"
-        r = self._http.get(path, params=params, headers={"Accept": "application/dicom+json"})
-        if r.status_code == 204:
+        r = self._call("GET", path, params=params, headers={"Accept": "application/dicom+json"})
+        if r.status == 204:
             return []
-        self._check(r)
         return [to_record(Dataset.from_json(item)) for item in (r.json() or [])]
 
     # -- WADO-RS -----------------------------------------------------------------------------
     def iter_instances(self, path: str, cancel: threading.Event | None = None) -> Iterator[bytes]:
         """Part 10 bytes of every instance under ``path`` (``/studies/UID[/series/UID...]``)."""
-        from app.network.httpstream import HttpStreamError
-
         try:
-            with self._body(path) as (content_type, chunks):
+            with self._http.stream(path, {"Accept": ACCEPT_DICOM}) as (content_type, chunks):
                 for part in iter_parts(chunks, boundary_of(content_type)):
                     check_cancel(cancel)
                     yield part
-        except HttpStreamError as exc:
+        except HttpError as exc:
             raise DicomWebError(str(exc)) from None
         except http.client.HTTPException as exc:  # a malformed or truncated response (not an OSError)
             raise DicomWebError(f"GET {path}: {type(exc).__name__}: {exc}") from None
-
-    @contextmanager
-    def _body(self, path: str) -> Iterator[tuple[str, Iterator[bytes]]]:
-        """(Content-Type, body chunks) of a WADO-RS GET: stdlib streaming (1 MiB reads, see
-        :mod:`app.network.httpstream`), or httpx when an environment proxy applies to the URL."""
-        if self.proxied:
-            with self._http.stream("GET", path, headers={"Accept": ACCEPT_DICOM}) as r:
-                self._check(r)
-                yield r.headers.get("content-type", ""), r.iter_raw()
-            return
-        from app.network.httpstream import stream_get
-
-        with stream_get(self.base_url, path, {"Accept": ACCEPT_DICOM}, context=self._ssl,
-                        timeout=self.timeout) as found:
-            yield found
 
     def retrieve_study(self, study_uid: str, on_stored: StoreCallback, *, series_uid: str | None = None,
                        have: set[str] | frozenset[str] = frozenset(), node_name: str | None = None,
@@ -147,7 +107,7 @@ class DicomWebClient:
 
         Instances are stored on a background writer while the download goes on; this returns once
         all are durable (failures count in ``failed``: the result is then incomplete)."""
-        from app.network.writer import BackgroundStore
+        from app.network.writer import BackgroundStore, tally
 
         count = None if have else self._count_later(study_uid, series_uid)
         paths, expected = self._plan(study_uid, series_uid, have) if have else ([self._base(study_uid, series_uid)], None)
@@ -157,9 +117,7 @@ class DicomWebClient:
 
         def record(meta: ReceivedMeta, outcome: StoreOutcome) -> None:
             with lock:
-                result.outcomes[outcome.status] += 1
-                if outcome.status != "rejected":
-                    result.received.add(meta.sop_instance_uid)
+                tally(result.outcomes, result.received, meta, outcome)
                 if result.expected is None and count is not None and count.done() and not count.exception():
                     result.expected = count.result()  # known a few instances in (queried alongside)
             report(progress, len(result.received), result.expected or 0, "instances")
@@ -251,14 +209,16 @@ class DicomWebClient:
         """STOW-RS the files in one request; returns the response (DICOM JSON) as a dict."""
         boundary, body = encode_related([Path(p).read_bytes() for p in paths])
         url = f"/studies/{study_uid}" if study_uid else "/studies"
-        r = self._http.post(url, content=body, headers={
+        r = self._call("POST", url, body=body, headers={
             "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
             "Accept": "application/dicom+json"})
-        self._check(r)
-        return r.json() if r.content else {}
+        return r.json() or {}
 
-    @staticmethod
-    def _check(r: Any) -> None:
-        if r.status_code >= 400:
-            r.read()
-            raise DicomWebError(f"{r.request.method} {r.request.url.path}: HTTP {r.status_code}")
+    def _call(self, method: str, path: str, **kw: Any) -> Response:
+        """One request (:meth:`HttpClient.request`); HTTP errors as :class:`DicomWebError`."""
+        try:
+            return self._http.request(method, path, **kw)
+        except HttpError as exc:
+            raise DicomWebError(str(exc)) from None
+        except http.client.HTTPException as exc:
+            raise DicomWebError(f"{method} {path}: {type(exc).__name__}: {exc}") from None

@@ -1,11 +1,11 @@
-"""A lean C-GET exchange on an association pynetdicom established (pinned to pynetdicom 3.0.x).
+"""The C-GET exchange, run in the calling thread on an association pynetdicom established.
 
 pynetdicom moves every DIMSE message through three threads, queues and pydicom-decoded command
-sets: ~2 ms of CPU per instance, while dcmtk's getscu needs ~0.7 ms in all. For the C-GET data
-path we borrow the socket from the DUL reactor (:meth:`DicomSocket.hand_over`) and run the whole
-exchange in the calling thread: P-DATA-TF PDUs parsed in place, command sets read and written
-by hand (Implicit VR Little Endian, PS3.7 E), C-STORE-RSPs sent at once, C-CANCEL on user cancel.
-Association negotiation, release and abort stay with pynetdicom.
+sets: ~2 ms of CPU per instance, while dcmtk's getscu needs ~0.7 ms in all (bench/network.py:
+this loop ~2x pynetdicom's C-GET). The socket is borrowed from the DUL reactor
+(:class:`~app.network.pynetdicom_internals.sockets.SocketLease`) for the whole exchange:
+P-DATA-TF PDUs parsed in place, command sets by hand (:mod:`app.network.dimse`), C-STORE-RSPs
+sent at once, C-CANCEL on user cancel. Association negotiation, release and abort stay with pynetdicom.
 """
 
 from __future__ import annotations
@@ -17,59 +17,21 @@ import threading
 import time
 from typing import Any, Callable
 
-from app.network.fastpath import encode_store_rsp
+from app.network import dimse
+from app.network.pynetdicom_internals.sockets import SocketLease
 from app.network.scu import NetworkError
 
 STATUS_SOP_CLASS_NOT_SUPPORTED = 0x0122
 PENDING = (0xFF00, 0xFF01)
 RECV = 1024 * 1024
 TICK = 0.1  # socket timeout: how often an idle loop checks cancel and deadlines
-_U16, _U32, _HDR = struct.Struct("<H"), struct.Struct("<L"), struct.Struct(">BBL")
-_ITEM = struct.Struct(">L")  # PDU fields are big endian, DIMSE fields little endian
+_HDR, _ITEM = struct.Struct(">BBL"), struct.Struct(">L")  # PDU fields are big endian, DIMSE fields little endian
 COUNTS = {0x1020: "NumberOfRemainingSuboperations", 0x1021: "NumberOfCompletedSuboperations",
           0x1022: "NumberOfFailedSuboperations", 0x1023: "NumberOfWarningSuboperations"}
 
 # store(dataset bytes, SOP class, SOP instance, transfer syntax) -> (status, error comment)
 StoreFn = Callable[[bytearray, str, str, str], "tuple[int, str | None]"]
 StatusFn = Callable[[dict[str, int]], None]
-
-
-def element(elem: int, value: bytes) -> bytes:
-    return struct.pack("<HHL", 0, elem, len(value)) + value
-
-
-def command(*elements: bytes) -> bytes:
-    """A command set (group 0000) with its group length, elements given in tag order."""
-    body = b"".join(elements)
-    return element(0x0000, _U32.pack(len(body))) + body
-
-
-def uid(value: str) -> bytes:
-    raw = value.encode("ascii")
-    return raw + b"\0" if len(raw) % 2 else raw
-
-
-def parse_command(data: bytes | bytearray) -> dict[int, bytes]:
-    """{element number: value} of an Implicit VR LE command set (group 0000 only)."""
-    out: dict[int, bytes] = {}
-    pos, end = 0, len(data)
-    while pos + 8 <= end:
-        group, elem = struct.unpack_from("<HH", data, pos)
-        length = _U32.unpack_from(data, pos + 4)[0]
-        if group != 0 or pos + 8 + length > end:
-            raise NetworkError("malformed DIMSE command set")
-        out[elem] = bytes(data[pos + 8: pos + 8 + length])
-        pos += 8 + length
-    return out
-
-
-def _u16(cmd: dict[int, bytes], elem: int, default: int = 0) -> int:
-    value = cmd.get(elem)
-    return _U16.unpack(value[:2])[0] if value and len(value) >= 2 else default
-
-
-def _text(cmd: dict[int, bytes], elem: int) -> str:
-    return cmd.get(elem, b"").decode("ascii", "replace").strip("\0 ")
 
 
 class LeanGet:
@@ -83,8 +45,8 @@ class LeanGet:
         self.peer_max = int(assoc.acceptor.maximum_length or 0) or 1 << 30
         self.own_max = int(assoc.requestor.maximum_length or 0) or 16 << 20
         self.cancel_sent = False
-        self.dsock = assoc.dul.socket
-        self.sock: socket.socket = self.dsock.socket
+        self.lease = SocketLease(assoc)
+        self.sock: socket.socket = self.lease.socket
         self.buf = bytearray()
         self.pos = self.end = 0
         self.cmd_buf, self.data_buf = bytearray(), bytearray()
@@ -105,15 +67,13 @@ class LeanGet:
         self.sock.sendall(out)
 
     def _send_cancel(self, context_id: int, msg_id: int) -> None:
-        self._send_message(context_id, command(element(0x0100, _U16.pack(0x0FFF)),
-                                               element(0x0120, _U16.pack(msg_id)),
-                                               element(0x0800, _U16.pack(0x0101))))
+        self._send_message(context_id, dimse.cancel_rq(msg_id))
         self.cancel_sent = True
 
     # -- receiving -------------------------------------------------------------------------
     def _tick(self) -> None:
         """Per read and when idle: keep pynetdicom's idle timer quiet, send C-CANCEL, enforce grace."""
-        self.assoc.dul._idle_timer.restart()
+        self.lease.keep_alive()
         if self.cancel is not None and self.cancel.is_set():
             if not self.cancel_sent:
                 self._send_cancel(self._context, self._msg_id)
@@ -155,15 +115,12 @@ class LeanGet:
         if get_cx is None:
             raise NetworkError("C-GET: the peer did not accept the query/retrieve model")
         self._context, self._msg_id, self._cancelled_at = get_cx.context_id, msg_id, 0.0
-        self.buf = self.dsock.hand_over()
+        self.buf = self.lease.take()
         self.pos, self.end = 0, len(self.buf)
         old_timeout = self.sock.gettimeout()
         self.sock.settimeout(TICK)
         try:
-            self._send_message(get_cx.context_id, command(
-                element(0x0002, uid(query_model)), element(0x0100, _U16.pack(0x0010)),
-                element(0x0110, _U16.pack(msg_id)), element(0x0700, _U16.pack(0)),
-                element(0x0800, _U16.pack(0x0001))), identifier)
+            self._send_message(get_cx.context_id, dimse.get_rq(query_model, msg_id), identifier)
             while True:
                 final, need = self._parse(msg_id)
                 if final is not None:
@@ -172,7 +129,7 @@ class LeanGet:
                 self._recv_more(need)
         finally:
             self.sock.settimeout(old_timeout)
-            self.dsock.take_back(self.buf[self.pos: self.end])
+            self.lease.give_back(self.buf[self.pos: self.end])
 
     def _parse(self, msg_id: int) -> tuple[int | None, int]:
         """Handle every complete PDU buffered: (final C-GET status or None, bytes the next PDU needs)."""
@@ -206,9 +163,9 @@ class LeanGet:
             self.cmd_buf += fragment
             if not ctrl & 0x02:
                 return None
-            self.cmd, self.cmd_buf = parse_command(self.cmd_buf), bytearray()
+            self.cmd, self.cmd_buf = self._parse_command(self.cmd_buf), bytearray()
             self.data_buf = bytearray()
-            if _u16(self.cmd, 0x0800, 0x0101) != 0x0101:
+            if dimse.u16(self.cmd, 0x0800, dimse.NO_DATASET) != dimse.NO_DATASET:
                 return None  # a data set follows
         else:
             self.data_buf += fragment
@@ -220,20 +177,27 @@ class LeanGet:
         return self._message(cmd, data, context_id, msg_id)
 
     def _message(self, cmd: dict[int, bytes], data: bytearray, context_id: int, msg_id: int) -> int | None:
-        field = _u16(cmd, 0x0100)
+        field = dimse.u16(cmd, 0x0100)
         if field == 0x0001:  # C-STORE-RQ (a sub-operation)
-            sop_class, sop_instance = _text(cmd, 0x0002), _text(cmd, 0x1000)
+            sop_class, sop_instance = dimse.text(cmd, 0x0002), dimse.text(cmd, 0x1000)
             cx = self.contexts.get(context_id)
             if cx is None or cx.abstract_syntax != sop_class:
                 status, comment = STATUS_SOP_CLASS_NOT_SUPPORTED, "no such presentation context"
             else:
                 status, comment = self.store(data, sop_class, sop_instance, str(cx.transfer_syntax[0]))
-            self._send_message(context_id, encode_store_rsp(sop_class, sop_instance, _u16(cmd, 0x0110),
-                                                            status, comment))
+            self._send_message(context_id, dimse.store_rsp(sop_class, sop_instance, dimse.u16(cmd, 0x0110),
+                                                           status, comment))
             return None
-        if field == 0x8010 and _u16(cmd, 0x0120) == msg_id:  # C-GET-RSP
-            status = _u16(cmd, 0x0900)
-            report = {"Status": status, **{name: _u16(cmd, elem) for elem, name in COUNTS.items() if elem in cmd}}
+        if field == 0x8010 and dimse.u16(cmd, 0x0120) == msg_id:  # C-GET-RSP
+            status = dimse.u16(cmd, 0x0900)
+            report = {"Status": status, **{name: dimse.u16(cmd, e) for e, name in COUNTS.items() if e in cmd}}
             self.on_status(report)
             return None if status in PENDING else status
         return None  # nothing else is expected here; ignore it
+
+    @staticmethod
+    def _parse_command(data: bytearray) -> dict[int, bytes]:
+        try:
+            return dimse.parse_command(data)
+        except dimse.CommandError as exc:
+            raise NetworkError(f"C-GET: {exc}") from None

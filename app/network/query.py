@@ -8,12 +8,12 @@ from typing import Any, Literal
 
 from app.network.nodes import Node
 from app.network.scu import CancelWatch, NetworkError, associate
+from app.network.syntaxes import uncompressed
 from app.tasks import ProgressFn, report
 
 Level = Literal["study", "series", "image"]
 STUDY_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.2.1"
 PATIENT_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.1.1"
-IMPLICIT_LE, EXPLICIT_LE = "1.2.840.10008.1.2", "1.2.840.10008.1.2.1"
 
 RETURN_KEYS: dict[str, tuple[str, ...]] = {
     "study": ("StudyInstanceUID", "PatientName", "PatientID", "PatientBirthDate", "PatientSex",
@@ -87,7 +87,7 @@ def find(node: Node, calling_aet: str, query: Query, level: Level = "study", *,
          timeout: float = 30.0) -> list[dict[str, str]]:
     """Run one C-FIND; returns one record per match (raises Cancelled / NetworkError)."""
     identifier = query.identifier(level)
-    contexts = [(STUDY_ROOT_FIND, [EXPLICIT_LE, IMPLICIT_LE]), (PATIENT_ROOT_FIND, [EXPLICIT_LE, IMPLICIT_LE])]
+    contexts = [(STUDY_ROOT_FIND, uncompressed()), (PATIENT_ROOT_FIND, uncompressed())]
     results: list[dict[str, str]] = []
     with associate(node, calling_aet, contexts, timeout=timeout) as assoc:
         accepted = {cx.abstract_syntax for cx in assoc.accepted_contexts}

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import struct
 
-IMPLICIT_LE = "1.2.840.10008.1.2"
+from pydicom import uid as _uid
+
+IMPLICIT_LE = _uid.ImplicitVRLittleEndian
 EXPLICIT_LE_SYNTAXES = frozenset({
-    "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57",
-    "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.4.90",
-    "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202",
-    "1.2.840.10008.1.2.4.203", "1.2.840.10008.1.2.5",
+    _uid.ExplicitVRLittleEndian, _uid.JPEGBaseline8Bit, _uid.JPEGExtended12Bit, _uid.JPEGLossless,
+    _uid.JPEGLosslessSV1, _uid.JPEGLSLossless, _uid.JPEGLSNearLossless, _uid.JPEG2000Lossless, _uid.JPEG2000,
+    _uid.HTJ2KLossless, _uid.HTJ2KLosslessRPCL, _uid.HTJ2K, _uid.RLELossless,
 })
 WANTED = {0x00080016: "SOPClassUID", 0x00080018: "SOPInstanceUID",
           0x0020000D: "StudyInstanceUID", 0x0020000E: "SeriesInstanceUID"}

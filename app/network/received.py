@@ -57,11 +57,6 @@ StoreCallback = Callable[[bytes, ReceivedMeta], StoreOutcome]
 Classifier = Callable[[str, str, str], "tuple[bool, Optional[str]]"]
 
 
-def part10(dataset: bytes | memoryview, sop_class: str, sop_instance: str, transfer_syntax: str, source_aet: str) -> bytes:
-    """A DICOM file: preamble, File Meta (Explicit VR LE) and the data set bytes as received."""
-    return part10_bytes(dataset, sop_class, sop_instance, transfer_syntax, source_aet)
-
-
 def read_uids(data: bytes) -> dict[str, str]:
     """SOP class/instance, study and series UIDs of a Part 10 byte string (raises if unreadable)."""
     from pydicom import dcmread
@@ -107,7 +102,7 @@ def check_store(raw: bytes | memoryview, cmd_class: str, cmd_instance: str, ts: 
     """
     if not is_valid_uid(cmd_instance) or not is_valid_uid(cmd_class):
         return _failure(STATUS_CANNOT_UNDERSTAND, "invalid Affected SOP Class/Instance UID")
-    data = part10(raw, cmd_class, cmd_instance, ts, calling)
+    data = part10_bytes(raw, cmd_class, cmd_instance, ts, calling)
     try:
         uids = dataset_uids(raw, ts, data)
         if uids["SOPInstanceUID"] != cmd_instance or uids["SOPClassUID"] != cmd_class:

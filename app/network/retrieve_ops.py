@@ -1,4 +1,8 @@
-"""One C-GET or C-MOVE operation with progress per sub-operation and C-CANCEL on user cancel."""
+"""One C-GET or C-MOVE operation with progress per sub-operation and C-CANCEL on user cancel.
+
+C-GET runs in this thread (:mod:`app.network.lean`, ~2x pynetdicom's own C-GET: bench/network.py);
+C-MOVE through pynetdicom, the instances arriving on our Storage SCP.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 from app.network.nodes import Node
 from app.network.received import ReceivedMeta, StoreCallback, StoreOutcome
 from app.network.scu import CancelWatch, NetworkError, associate
+from app.network.syntaxes import compressed, uncompressed
 from app.tasks import ProgressFn, report
 
 if TYPE_CHECKING:
@@ -17,10 +22,6 @@ if TYPE_CHECKING:
 
 STUDY_ROOT_GET = "1.2.840.10008.5.1.4.1.2.2.3"
 STUDY_ROOT_MOVE = "1.2.840.10008.5.1.4.1.2.2.2"
-UNCOMPRESSED = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
-# Separate contexts so the peer can send each of these as stored (no transcoding).
-COMPRESSED = ["1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.90",
-              "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.50"]
 MAX_CONTEXTS = 128
 
 
@@ -57,8 +58,8 @@ def get_contexts(sop_classes: Iterable[str]) -> list[tuple[str, list[str]]]:
     """Storage contexts (SCP role) for every SOP class: uncompressed first, then compressed ones."""
     classes = sorted(set(sop_classes))
     room = MAX_CONTEXTS - 1
-    contexts = [(c, UNCOMPRESSED) for c in classes][:room]
-    for ts in COMPRESSED:
+    contexts = [(c, uncompressed()) for c in classes][:room]
+    for ts in compressed():  # separate contexts so the peer can send each of these as stored
         for c in classes:
             if len(contexts) < room:
                 contexts.append((c, [ts]))
@@ -74,9 +75,9 @@ def _track(progress: ProgressFn | None, result: OpResult, status: Any) -> None:
     report(progress, done, done + remaining, "instances")
 
 
-def _run(assoc: Any, ds: Any, model: str, responses: Iterable[Any], result: OpResult,
-         cancel: threading.Event | None, progress: ProgressFn | None, what: str) -> None:
-    with CancelWatch(assoc, cancel, 1, model) as watch:
+def _run_move(assoc: Any, responses: Iterable[Any], result: OpResult, cancel: threading.Event | None,
+              progress: ProgressFn | None, what: str) -> None:
+    with CancelWatch(assoc, cancel, 1, STUDY_ROOT_MOVE) as watch:
         for status, _ in responses:
             if status is None or "Status" not in status:
                 raise NetworkError(f"{what}: no response (timeout or abort)")
@@ -89,27 +90,23 @@ def _run(assoc: Any, ds: Any, model: str, responses: Iterable[Any], result: OpRe
 
 def c_get(node: Node, calling_aet: str, on_stored: StoreCallback, sop_classes: Iterable[str],
           ds: Any, *, cancel: threading.Event | None = None, progress: ProgressFn | None = None,
-          timeout: float = 60.0, defer: bool = True, lean: bool = True) -> OpResult:
+          timeout: float = 60.0, defer: bool = True) -> OpResult:
     """C-GET ``ds``; instances arrive on the same association and go to ``on_stored``.
 
     With ``defer`` (our own retrieve, so a failure is still ours to report) each checked instance
     is answered once queued for :class:`~app.network.writer.BackgroundStore`; this returns only
-    after every queued instance is durable or counted in ``failed`` (see that module). With
-    ``lean`` the exchange runs in this thread (:mod:`app.network.lean`), not through pynetdicom's DIMSE.
+    after every queued instance is durable or counted in ``failed`` (see that module).
     """
-    from pynetdicom import build_role, evt
+    from pynetdicom import build_role
 
-    from app.network.received import handle_store
-    from app.network.writer import BackgroundStore
+    from app.network.writer import BackgroundStore, tally
 
     result = OpResult()
     lock = threading.Lock()
 
     def record(meta: ReceivedMeta, outcome: StoreOutcome) -> None:
         with lock:
-            result.outcomes[outcome.status] += 1
-            if outcome.status != "rejected":
-                result.received.add(meta.sop_instance_uid)
+            tally(result.outcomes, result.received, meta, outcome)
 
     writer = BackgroundStore(on_stored, record, name=f"telerad-writer-{node.name}") if defer else None
 
@@ -120,19 +117,12 @@ def c_get(node: Node, calling_aet: str, on_stored: StoreCallback, sop_classes: I
         record(meta, outcome)
         return outcome
 
-    def on_store(event: Any) -> Any:
-        return handle_store(event, stored, lambda aet, host, study: (True, node.name))
-
     contexts = get_contexts(sop_classes)
     roles = [build_role(c, scp_role=True) for c in sorted({c for c, _ in contexts})]
     try:
-        with associate(node, calling_aet, [(STUDY_ROOT_GET, UNCOMPRESSED), *contexts], roles=roles,
-                       handlers=[(evt.EVT_C_STORE, on_store)], timeout=timeout) as assoc:
-            if lean:
-                _run_lean(assoc, ds, result, stored, node.name, timeout, cancel, progress)
-            else:
-                _run(assoc, ds, STUDY_ROOT_GET, assoc.send_c_get(ds, STUDY_ROOT_GET, msg_id=1), result,
-                     cancel, progress, f"C-GET from {node.name}")
+        with associate(node, calling_aet, [(STUDY_ROOT_GET, uncompressed()), *contexts], roles=roles,
+                       timeout=timeout) as assoc:
+            _run_lean(assoc, ds, result, stored, node.name, timeout, cancel, progress)
     finally:
         if writer is not None:
             writer.close()  # everything received is written (or failed) before we report
@@ -158,11 +148,12 @@ def _run_lean(assoc: Any, ds: Any, result: OpResult, stored: StoreCallback, node
         result.status = status["Status"]
         _track(progress, result, status)
 
-    get_cx = next(c for c in assoc.accepted_contexts if c.abstract_syntax == STUDY_ROOT_GET)
+    get_cx = next((c for c in assoc.accepted_contexts if c.abstract_syntax == STUDY_ROOT_GET), None)
+    if get_cx is None:
+        raise NetworkError(f"C-GET from {node_name}: the peer did not accept Study Root C-GET")
     ts = get_cx.transfer_syntax[0]
-    identifier = encode(ds, ts.is_implicit_VR, ts.is_little_endian)
     lean = LeanGet(assoc, store, on_status, timeout=timeout, cancel=cancel)
-    result.status = lean.run(STUDY_ROOT_GET, identifier)
+    result.status = lean.run(STUDY_ROOT_GET, encode(ds, ts.is_implicit_VR, ts.is_little_endian))
     result.cancelled = lean.cancel_sent or result.status == 0xFE00
 
 
@@ -172,9 +163,9 @@ def c_move(node: Node, calling_aet: str, scp: "StorageSCP", ds: Any, *,
     """C-MOVE ``ds`` to our running Storage SCP; stores are solicited while this runs."""
     result = OpResult()
     with scp.expectations.expect(str(ds.StudyInstanceUID), node.ae_title) as exp:
-        with associate(node, calling_aet, [(STUDY_ROOT_MOVE, UNCOMPRESSED)], timeout=timeout) as assoc:
+        with associate(node, calling_aet, [(STUDY_ROOT_MOVE, uncompressed())], timeout=timeout) as assoc:
             responses = assoc.send_c_move(ds, scp.ae_title, STUDY_ROOT_MOVE, msg_id=1)
-            _run(assoc, ds, STUDY_ROOT_MOVE, responses, result, cancel, progress, f"C-MOVE from {node.name}")
+            _run_move(assoc, responses, result, cancel, progress, f"C-MOVE from {node.name}")
         result.outcomes.update(exp.outcomes)
         result.received |= {uid for uid in exp.sop_uids}
     return result

@@ -2,7 +2,7 @@
 
 It does not know the cache: every checked instance goes to ``on_stored(part10_bytes, meta)``,
 and success is answered only once that callback returns a durable outcome. Protection against
-hostile peers lives in :mod:`app.network.transport` (PDU cap, deadlines, access check).
+hostile peers (PDU cap, deadlines, access check) lives in :mod:`app.network.pynetdicom_internals.sockets`.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class StorageSCP:
         from pynetdicom.sop_class import Verification
 
         from app.network.ae import DEFAULT_MAX_PDU, make_ae, start_server
-        from app.network.transport import Limits
+        from app.network.limits import Limits
 
         ae = make_ae(self.ae_title, max_pdu=self._max_pdu or DEFAULT_MAX_PDU)
         ae.maximum_associations = self.config.local.max_associations

@@ -67,12 +67,13 @@ def _unreachable(host: str, port: int, timeout: float) -> str:
 
 def echo(node: Node, calling_aet: str, *, timeout: float = 10.0) -> float:
     """C-ECHO; returns the round trip in seconds (raises :class:`NetworkError` on failure)."""
+    from pydicom.uid import ImplicitVRLittleEndian
     from pynetdicom.sop_class import Verification
 
     from app.network.ae import DEFAULT_MAX_PDU
 
     start = time.monotonic()
-    with associate(node, calling_aet, [(Verification, ["1.2.840.10008.1.2"])], timeout=timeout,
+    with associate(node, calling_aet, [(Verification, [ImplicitVRLittleEndian])], timeout=timeout,
                    max_pdu=DEFAULT_MAX_PDU) as assoc:
         status = assoc.send_c_echo()
         if not status or status.get("Status") != 0:

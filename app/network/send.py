@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING, Sequence
 from app.network import netaudit
 from app.network.nodes import Node
 from app.network.scu import NetworkError, associate
+from app.network.syntaxes import uncompressed
 from app.tasks import Cancelled, ProgressFn, check_cancel, report
 
 if TYPE_CHECKING:
     from app.audit import AuditLog
-
-UNCOMPRESSED = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
 
 
 @dataclass
@@ -29,20 +28,22 @@ class SendResult:
 
 def _header(path: Path) -> tuple[str, str, str, str]:
     from pydicom import dcmread
+    from pydicom.uid import ImplicitVRLittleEndian
 
     ds = dcmread(path, stop_before_pixels=True,
                  specific_tags=["SOPClassUID", "SOPInstanceUID", "StudyInstanceUID"])
-    ts = str(ds.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))
+    ts = str(ds.file_meta.get("TransferSyntaxUID", ImplicitVRLittleEndian))
     return str(ds.SOPClassUID), str(ds.SOPInstanceUID), ts, str(ds.get("StudyInstanceUID", ""))
 
 
 def _contexts(headers: Sequence[tuple[str, str, str, str]]) -> list[tuple[str, list[str]]]:
     pairs = sorted({(h[0], h[2]) for h in headers})
+    plain = uncompressed()
     contexts: list[tuple[str, list[str]]] = []
     for sop_class in sorted({p[0] for p in pairs}):
-        contexts.append((sop_class, UNCOMPRESSED))
+        contexts.append((sop_class, plain))
     for sop_class, ts in pairs:
-        if ts not in UNCOMPRESSED:
+        if ts not in plain:
             contexts.append((sop_class, [ts]))
     if len(contexts) > 128:
         raise NetworkError("more than 128 SOP class / transfer syntax pairs in one send")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
+from collections import Counter, deque
 from typing import Callable, Sequence
 
 from app.network.received import ReceivedMeta, StoreCallback, StoreOutcome
@@ -33,6 +33,13 @@ QUEUED = StoreOutcome("queued")
 BatchCallback = Callable[[Sequence[tuple[bytes, ReceivedMeta]]], "list[StoreOutcome]"]
 # done(meta, outcome): the final outcome of one instance ("rejected" with a reason on errors)
 DoneCallback = Callable[[ReceivedMeta, StoreOutcome], None]
+
+
+def tally(outcomes: Counter, received: set[str], meta: ReceivedMeta, outcome: StoreOutcome) -> None:
+    """Count one final outcome; every one but ``rejected`` is a received instance."""
+    outcomes[outcome.status] += 1
+    if outcome.status != "rejected":
+        received.add(meta.sop_instance_uid)
 
 
 class BackgroundStore:

@@ -131,16 +131,25 @@ def test_c_get_failures_after_success_answer_leave_study_incomplete(net_config, 
     assert sink.hashes() == tilted_study.hashes()
 
 
-def test_lean_c_get_equals_pynetdicom_path(net_config, tilted_study) -> None:
+def test_lean_c_get_deferred_and_direct_match_the_source(net_config, tilted_study) -> None:
     node = net_config.get("orthanc")
     classes = {"1.2.840.10008.5.1.4.1.1.2"}
-    lean, stock = MemorySink(), MemorySink()
-    a = c_get(node, OUR_AET, lean, classes, identifier(tilted_study.uid))
-    b = c_get(node, OUR_AET, stock, classes, identifier(tilted_study.uid), lean=False, defer=False)
+    deferred, direct = MemorySink(), MemorySink()
+    a = c_get(node, OUR_AET, deferred, classes, identifier(tilted_study.uid))
+    b = c_get(node, OUR_AET, direct, classes, identifier(tilted_study.uid), defer=False)
     assert a.status == b.status == 0 and a.completed == b.completed == 54
-    assert lean.data == stock.data and lean.hashes() == tilted_study.hashes()
+    assert deferred.data == direct.data and deferred.hashes() == tilted_study.hashes()
+    assert a.outcomes == b.outcomes == {"imported": 54}
     # the association is released normally after the lean exchange: a second one works at once
     assert c_get(node, OUR_AET, MemorySink(), classes, identifier(tilted_study.uid)).completed == 54
+
+
+def test_c_get_of_a_class_not_proposed_fails_its_sub_operations(net_config, tilted_study) -> None:
+    """No storage context for the study's class: the peer reports failed sub-operations, none stored."""
+    sink = MemorySink()
+    mr_image = "1.2.840.10008.5.1.4.1.1.4"
+    result = c_get(net_config.get("orthanc"), OUR_AET, sink, {mr_image}, identifier(tilted_study.uid))
+    assert result.status != 0 and result.completed == 0 and not sink.data
 
 
 def test_wado_failures_are_reported_incomplete(orthanc, tilted_study) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from app.network.nodes import LocalAE, Node, NodeConfig, TlsSettings
 from app.network.query import Query, find
+from app.network.retrieve import retrieve_study
 from app.network.scp import StorageSCP
 from app.network.scu import NetworkError, echo
 from app.network.send import send_files
@@ -57,6 +58,10 @@ def test_scu_to_orthanc_dicom_tls(tmp_path, pki, shared_data, ct_study):
         assert echo(node, OUR_AET) < 5
         rows = find(node, OUR_AET, Query(study_uid=ct_study.uid), "study")
         assert [r["NumberOfStudyRelatedInstances"] for r in rows] == ["3"]
+        sink = MemorySink()  # C-GET over TLS: the lean loop reads the TLS socket itself
+        got = retrieve_study(node, OUR_AET, ct_study.uid, on_stored=sink, method="get")
+        want = {uid: h for uid, h in ct_study.hashes().items() if uid in ct_study.sop_uids[:3]}
+        assert not got.incomplete and sink.hashes() == want and len(want) == 3
         with pytest.raises(NetworkError):  # the TLS port speaks TLS only
             echo(replace(node, tls=TlsSettings()), OUR_AET, timeout=5)
         with pytest.raises(NetworkError):  # Orthanc requires a client certificate from CA 1

@@ -1,4 +1,4 @@
-"""The fast WADO-RS path: stdlib streaming GET + multipart parser, and ``retrieve_study(method="auto")``.
+"""The DICOMweb HTTP client (streaming, pooling, proxy) + multipart parser, and ``retrieve_study(method="auto")``.
 
 A tiny local HTTP server covers what Orthanc does not send (chunked transfer coding, errors);
 Orthanc covers the real retrieve (pixel hashes against the source, missing-only, cancel, fallback).
@@ -14,7 +14,7 @@ from typing import Iterator
 import pytest
 
 from app.network.dicomweb import DicomWebClient, DicomWebError
-from app.network.httpstream import stream_get
+from app.network.webhttp import HttpClient, HttpError
 from app.network.multipart import MAX_HEADERS, encode_related, iter_parts
 from app.network.retrieve import retrieve_study
 from app.tasks import Cancelled
@@ -28,8 +28,10 @@ PARTS = [bytes(range(256)) * 2000, b"\r\n--almost-a-boundary\r\n" * 50, b"z"]
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     boundary, body = encode_related(PARTS)
+    seen: list[tuple[str, int]] = []  # (request target, client port)
 
     def do_GET(self) -> None:  # noqa: N802
+        self.seen.append((self.path, self.client_address[1]))
         if self.path.endswith("/missing"):
             self.send_response(404)
             self.send_header("Content-Length", "0")
@@ -63,8 +65,10 @@ def chunked_server() -> Iterator[str]:
 def test_stream_get_decodes_chunked_multipart(chunked_server: str) -> None:
     from app.network.multipart import boundary_of
 
-    with stream_get(chunked_server, "/studies/1.2.3", {"Accept": "multipart/related"}, size=4096) as (ctype, chunks):
+    http = HttpClient(chunked_server)
+    with http.stream("/studies/1.2.3", {"Accept": "multipart/related"}, size=4096) as (ctype, chunks):
         assert list(iter_parts(chunks, boundary_of(ctype))) == PARTS
+    http.close()
     with DicomWebClient(chunked_server) as client:
         assert list(client.iter_instances("/studies/1.2.3")) == PARTS
         with pytest.raises(DicomWebError, match="404"):
@@ -129,20 +133,29 @@ def test_wado_cancel_is_partial_and_flagged(net_config, ct_study) -> None:  # ty
     assert 10 <= len(partial.received) < len(ct_study.files) and set(sink.data) == partial.received
 
 
-def test_httpx_route_when_a_proxy_applies(chunked_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import httpx
+def test_connections_are_reused(chunked_server: str) -> None:
+    http = HttpClient(chunked_server)
+    _Handler.seen.clear()
+    for _ in range(3):
+        with pytest.raises(HttpError, match="404"):
+            http.request("GET", "/studies/missing")
+    http.close()
+    assert len(_Handler.seen) == 3 and len({port for _, port in _Handler.seen}) == 1
 
-    from app.network.dicomweb import _env_proxy_applies
 
-    monkeypatch.setenv("http_proxy", "http://proxy.invalid:3128")
+def test_environment_proxy_is_used(chunked_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.network.webhttp import env_proxy
+
+    proxy = chunked_server.rsplit("/", 1)[0]  # the test server answers as the proxy
+    monkeypatch.setenv("http_proxy", proxy)
     monkeypatch.setenv("no_proxy", "")
-    assert _env_proxy_applies("http://pacs.example:8042/dicom-web")
+    assert env_proxy("http://pacs.example:8042/dicom-web") == proxy
     monkeypatch.setenv("no_proxy", "pacs.example")
-    assert not _env_proxy_applies("http://pacs.example:8042/dicom-web")
-    with DicomWebClient(chunked_server) as client:
-        client.proxied = True  # the httpx route, here without the (unreachable) proxy
-        client._http.close()
-        client._http = httpx.Client(base_url=chunked_server, trust_env=False)
+    assert env_proxy("http://pacs.example:8042/dicom-web") is None
+    monkeypatch.setenv("no_proxy", "")
+    _Handler.seen.clear()
+    with DicomWebClient("http://pacs.invalid:8042/dicom-web") as client:
         assert list(client.iter_instances("/studies/1.2.3")) == PARTS
         with pytest.raises(DicomWebError, match="404"):
             list(client.iter_instances("/studies/missing"))
+    assert _Handler.seen[0][0] == "http://pacs.invalid:8042/dicom-web/studies/1.2.3"  # absolute form

@@ -1,4 +1,4 @@
-"""A hardened, faster socket layer under pynetdicom (pinned to pynetdicom 3.0.x internals).
+"""A hardened, faster socket layer under pynetdicom (internals: see :mod:`.relied_on`).
 
 :class:`DicomSocket` replaces pynetdicom's ``AssociationSocket`` for every association we make or
 accept. It
@@ -23,10 +23,11 @@ import ssl
 import struct
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any
 
 from pynetdicom.transport import AssociationSocket
+
+from app.network.limits import Limits
 
 LOG = logging.getLogger(__name__)
 
@@ -35,19 +36,6 @@ MAX_MERGED = 8 * 1024 * 1024
 NON_DATA_PDU_CAP = 64 * 1024  # A-ASSOCIATE-RQ/AC/RJ, release, abort
 POLL = 0.02  # longest the reactor sleeps when nothing happens (kill/timer checks)
 ABORT_PDU = bytes([0x07, 0, 0, 0, 0, 4, 0, 0, 2, 0])  # A-ABORT, source: service provider
-
-# (calling AE, called AE, peer host) -> None to accept, or a reason code (PS3.8 9.3.4) to reject
-AccessCheck = Callable[[str, str, str], Optional[int]]
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-association protection for sockets we accept (``None`` = no limit)."""
-
-    request_deadline: float | None = 10.0  # the whole A-ASSOCIATE-RQ must arrive by then
-    association_deadline: float | None = 3600.0  # the whole association, however busy
-    access: AccessCheck | None = None
-    on_refused: Callable[[str, str], None] | None = None  # (peer host, reason)
 
 
 def set_nodelay(sock: socket.socket) -> None:
@@ -252,7 +240,7 @@ class DicomSocket(AssociationSocket):
                     bytes([0x03, 0, 0, 0, 0, 4, 0, 1, 1, reason]))
         return False
 
-    # -- lending the socket to a lean DIMSE loop (app.network.lean) -------------------------
+    # -- lending the socket to a lean DIMSE loop (see SocketLease) ---------------------------
     def hand_over(self, timeout: float = 5.0) -> bytearray:
         """Park the DUL reactor's reads; returns what it had buffered. The caller owns the socket
         (no pynetdicom operation may run) until :meth:`take_back`."""
@@ -294,3 +282,25 @@ def _ends_message(body: bytes | bytearray) -> bool:
             return True
         pos += 4 + item_len
     return False
+
+
+class SocketLease:
+    """An established association's socket, lent to a loop that runs DIMSE itself (app.network.lean).
+
+    :meth:`take` parks the DUL reactor and returns what it had buffered; until :meth:`give_back`
+    no pynetdicom operation may run; :meth:`keep_alive` stops the idle timer from aborting meanwhile.
+    """
+
+    def __init__(self, assoc: Any) -> None:
+        self._dsock: DicomSocket = assoc.dul.socket
+        self._timer = assoc.dul._idle_timer
+        self.socket: socket.socket = self._dsock.socket
+
+    def take(self) -> bytearray:
+        return self._dsock.hand_over()
+
+    def give_back(self, leftover: bytes | bytearray = b"") -> None:
+        self._dsock.take_back(leftover)
+
+    def keep_alive(self) -> None:
+        self._timer.restart()

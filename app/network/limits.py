@@ -1,0 +1,19 @@
+"""Per-association protection for the sockets our Storage SCP accepts (enforced by DicomSocket)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+# (calling AE, called AE, peer host) -> None to accept, or a reason code (PS3.8 9.3.4) to reject
+AccessCheck = Callable[[str, str, str], Optional[int]]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Deadlines, access check and refusal callback (``None`` = no limit)."""
+
+    request_deadline: float | None = 10.0  # the whole A-ASSOCIATE-RQ must arrive by then
+    association_deadline: float | None = 3600.0  # the whole association, however busy
+    access: AccessCheck | None = None
+    on_refused: Callable[[str, str], None] | None = None  # (peer host, reason)

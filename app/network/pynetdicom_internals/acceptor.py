@@ -1,0 +1,107 @@
+"""The association server: TLS handshakes off the accept loop, DicomSocket and limits per association."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+from copy import deepcopy
+from typing import Any
+
+from pynetdicom import evt
+from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
+
+from app.network.limits import Limits
+from app.network.pynetdicom_internals.sockets import DicomSocket
+from app.network.pynetdicom_internals.store_rsp import fast_store_rsp
+
+LOG = logging.getLogger(__name__)
+
+
+class HardenedHandler(RequestHandler):
+    """Creates acceptor associations on a :class:`DicomSocket` with the server's limits."""
+
+    server: "HardenedServer"
+
+    def handle(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket) and not self._tls_handshake():
+            return
+        super().handle()
+
+    def _tls_handshake(self) -> bool:
+        """The TLS handshake runs here, in the connection's thread, under the request deadline."""
+        sock = self.request
+        try:
+            sock.settimeout(self.server.limits.request_deadline or 10.0)
+            sock.do_handshake()
+            sock.settimeout(None)
+            return True
+        except (OSError, ValueError) as exc:
+            host = str(self.client_address[0])
+            LOG.warning("TLS handshake from %s failed: %s", host, exc)
+            if self.server.limits.on_refused is not None:
+                self.server.limits.on_refused(host, f"TLS handshake failed: {exc}")
+            try:
+                sock.close()
+            except OSError:
+                pass
+            return False
+
+    def _create_association(self) -> Any:
+        from pynetdicom._globals import MODE_ACCEPTOR
+        from pynetdicom.association import Association
+
+        ae, server = self.ae, self.server
+        assoc = Association(ae, MODE_ACCEPTOR)
+        assoc._server = server
+        assoc.name = "AcceptorThread@telerad"
+        assoc.set_socket(DicomSocket(assoc, client_socket=self.request, limits=server.limits))
+        assoc.acceptor.maximum_length = ae.maximum_pdu_size
+        assoc.acceptor.ae_title = server.ae_title
+        assoc.acceptor.address_info = self.local
+        assoc.acceptor.implementation_class_uid = ae.implementation_class_uid
+        assoc.acceptor.implementation_version_name = ae.implementation_version_name
+        assoc.acceptor.supported_contexts = deepcopy(server.contexts)
+        assoc.requestor.address_info = self.remote
+        fast_store_rsp(assoc)
+        _bind_server_handlers(assoc, server)
+        return assoc
+
+
+def _bind_server_handlers(assoc: Any, server: ThreadedAssociationServer) -> None:
+    """The server's event handlers on a new association (as pynetdicom's own handler does)."""
+    for event in server.get_events():
+        handlers = server.get_handlers(event)
+        if event.is_intervention and handlers and handlers[0] is not None:
+            assoc.bind(event, *handlers)
+        elif isinstance(event, evt.NotificationEvent):
+            for handler, args in handlers:  # type: ignore[misc]
+                assoc.bind(event, handler, args)
+
+
+class HardenedServer(ThreadedAssociationServer):
+    """Threaded association server whose TLS handshakes run in each connection's thread."""
+
+    limits: Limits = Limits()
+    daemon_threads = True
+    block_on_close = False
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        client, address = self.socket.accept()
+        if self.ssl_context:
+            client = self.ssl_context.wrap_socket(client, server_side=True, do_handshake_on_connect=False)
+        return client, address
+
+
+def start(ae: Any, address: tuple[str, int], *, limits: Limits, ssl_context: ssl.SSLContext | None,
+          handlers: list[Any]) -> HardenedServer:
+    """A :class:`HardenedServer` serving ``ae`` on its own thread, registered with ``ae`` as
+    ``AE.start_server`` does (its ``shutdown`` unregisters it)."""
+    server = ae.make_server(address, ae_title=ae.ae_title, contexts=ae.supported_contexts,
+                            ssl_context=ssl_context, evt_handlers=handlers,
+                            server_class=HardenedServer, request_handler=HardenedHandler)
+    server.limits = limits
+    threading.Thread(target=server.serve_forever, name=f"DicomServer@{address[1]}", daemon=True).start()
+    ae._servers.append(server)
+    return server
