@@ -8,7 +8,7 @@ APT_PACKAGES := xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x
 	orthanc orthanc-dicomweb dcmtk dicom3tools poppler-utils libnss3-tools libopenjp2-tools \
 	binutils file zstd icu-devtools gcc
 
-.PHONY: run test test-core test-gui lint-imports system-deps venv bench lock clean
+.PHONY: run test test-core test-fuzz test-gui lint-imports system-deps venv bench lock clean
 
 run: $(STAMP)  ## Launch the workstation (cache in the user data dir; demo studies on first run)
 	$(VENV)/bin/telerad $(ARGS) run
@@ -24,13 +24,16 @@ $(STAMP): pyproject.toml constraints.txt
 system-deps:  ## Install (as root) or list the Debian packages the tests need
 	@bash packaging/system-deps.sh $(APT_PACKAGES)
 
-test: system-deps $(STAMP) lint-imports test-core test-gui test-package  ## Install everything and run the whole suite
+test: system-deps $(STAMP) lint-imports test-core test-fuzz test-gui test-package  ## Install everything and run the whole suite
 
 lint-imports: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 test-core: $(STAMP)  ## Core tests in a process where PySide6 and vtk cannot be imported
 	$(PY) -m pytest -p no:pytest-qt -p tests.block_gui tests/core $(PYTEST_ARGS)
+
+test-fuzz: $(STAMP)  ## Mutation-fuzz gate over the shared data (seeded, ~1 min), core mode like test-core
+	$(PY) -m pytest -p no:pytest-qt -p tests.block_gui tests/fuzz $(PYTEST_ARGS)
 
 test-gui: $(STAMP)  ## GUI tests (pytest-qt, private Xvfb started by tests/gui/conftest.py)
 	$(PY) -m pytest tests/gui $(PYTEST_ARGS)

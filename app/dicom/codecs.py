@@ -12,8 +12,13 @@ tries the next one. Every failure surfaces as :class:`DecodeError` with a reason
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+
+from app.dicom.header import UnreadableDicomError, check_inflation_file
+from app.tasks import Cancelled
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -56,6 +61,7 @@ PLUGIN_ORDER: dict[str, list[str]] = {
     "RLELossless": ["pylibjpeg", "pydicom"],
 }
 
+MAX_REASON = 300
 _lock = threading.Lock()
 _registered = False
 
@@ -64,8 +70,27 @@ class DecodeError(Exception):
     """Pixel data cannot be decoded; ``reason`` says why in plain words."""
 
     def __init__(self, reason: str) -> None:
+        reason = " ".join(str(reason).split())  # one line (pydicom joins plugin errors with newlines)
+        reason = reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 3] + "..."
         super().__init__(reason)
         self.reason = reason
+
+
+@contextmanager
+def image_errors(stage: str) -> Iterator[None]:
+    """Turn any failure inside the block into :class:`DecodeError` ("<stage>: <what>").
+
+    Malformed headers make pydicom and numpy raise many types (ValueError, TypeError,
+    KeyError, IndexError, struct.error, ...): callers only ever see one, per image.
+    """
+    try:
+        yield
+    except (DecodeError, Cancelled, KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except MemoryError as exc:
+        raise DecodeError(f"{stage}: not enough memory") from exc
+    except BaseException as exc:  # noqa: BLE001 - the point: one typed error per image (panics too)
+        raise DecodeError(f"{stage}: {type(exc).__name__}: {exc}") from exc
 
 
 def ensure_plugins() -> None:
@@ -90,7 +115,28 @@ def ensure_plugins() -> None:
                     decoder.add_plugin(label, _PLUGIN_PATHS[label])
                 except (ImportError, ValueError):
                     continue  # plugin module missing or not supporting this syntax
+            available = decoder._available  # no public way to wrap a registered plugin
+            for label, func in available.items():
+                available[label] = _guarded(func)
         _registered = True
+
+
+def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A plugin whose panics (Rust ``PanicException`` is a BaseException) become RuntimeError.
+
+    pydicom then tries the next plugin, as for any other failure.
+    """
+    def decode(src: Any, runner: Any) -> Any:
+        try:
+            return func(src, runner)
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except Exception:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a native decoder panicked
+            raise RuntimeError(f"decoder panicked: {exc}") from exc
+
+    return decode
 
 
 def plugin_order(transfer_syntax: str) -> tuple[str, ...]:
@@ -114,18 +160,39 @@ def read_dataset(
     if isinstance(src, Dataset):
         return src
     try:
+        check_inflation_file(src)
         try:
             ds = dcmread(src, stop_before_pixels=stop_before_pixels, defer_size=defer_size)
         except InvalidDicomError:
             ds = dcmread(src, stop_before_pixels=stop_before_pixels, defer_size=defer_size, force=True)
     except (OSError, MemoryError) as exc:
         raise DecodeError(f"cannot read file: {exc}") from exc
+    except UnreadableDicomError as exc:
+        raise DecodeError(str(exc)) from exc
     except Exception as exc:  # pydicom raises many types on malformed input
         raise DecodeError(f"malformed DICOM file: {type(exc).__name__}: {exc}") from exc
     if len(ds) == 0:
         raise DecodeError("not a DICOM file (no elements could be read)")
+    _drop_unreadable(ds)
     _fill_transfer_syntax(ds)
     return ds
+
+
+def _drop_unreadable(ds: "Dataset") -> None:
+    """Convert every top-level value now: an unreadable one (wrong VR, wrong length, bad value) is
+    dropped, unless it belongs to the image pixel module group (0028): then the image is refused.
+    """
+    for tag in list(ds.keys()):
+        raw = ds.get_item(tag, keep_deferred=True)
+        deferred = getattr(raw, "value", b"") is None and getattr(raw, "length", 0) not in (0, None)
+        if tag == 0x7FE00010 or deferred:  # read when used
+            continue
+        try:
+            ds[tag]
+        except Exception as exc:  # noqa: BLE001 - pydicom raises many types on bad values
+            if tag.group == 0x0028:
+                raise DecodeError(f"unreadable image attribute {tag}: {type(exc).__name__}: {exc}") from exc
+            del ds[tag]
 
 
 def _fill_transfer_syntax(ds: "Dataset") -> None:
@@ -178,10 +245,17 @@ def _check_decodable(ds: "Dataset") -> str:
         get_decoder(ts)
     except NotImplementedError as exc:
         raise DecodeError(f"unsupported transfer syntax {ts} ({ts.name})") from exc
-    spp = int(ds.get("SamplesPerPixel") or 1)
-    size = int(ds.Rows) * int(ds.Columns) * spp * max(int(ds.BitsAllocated), 8) // 8
+    with image_errors("invalid image pixel module"):
+        spp = int(ds.get("SamplesPerPixel") or 1)
+        size = int(ds.Rows) * int(ds.Columns) * spp * max(int(ds.BitsAllocated), 8) // 8
     if size * number_of_frames(ds) > MAX_DECODED_BYTES:
         raise DecodeError(f"declared image size {size * number_of_frames(ds)} bytes is too large")
+    from app.dicom.validate import check_pixel_sizes
+
+    with image_errors("invalid pixel data"):
+        reason = check_pixel_sizes(ds, str(ts))
+    if reason:
+        raise DecodeError(f"pixel data: {reason}")
     return str(ts)
 
 
@@ -192,14 +266,8 @@ def _as_array(ds: "Dataset", index: int | None, as_rgb: bool) -> "np.ndarray":
     ts = _check_decodable(ds)
     if index is not None and not 0 <= index < number_of_frames(ds):
         raise DecodeError(f"frame {index} out of range (0..{number_of_frames(ds) - 1})")
-    try:
+    with image_errors("cannot decode pixel data"):
         arr, _meta = get_decoder(ts).as_array(ds, index=index, as_rgb=as_rgb)
-    except DecodeError:
-        raise
-    except MemoryError as exc:
-        raise DecodeError("not enough memory to decode the image") from exc
-    except Exception as exc:
-        raise DecodeError(f"cannot decode pixel data: {type(exc).__name__}: {exc}") from exc
     if not arr.dtype.isnative:  # big endian syntax: hand out native byte order
         arr = arr.astype(arr.dtype.newbyteorder("="))
     return arr

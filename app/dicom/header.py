@@ -113,20 +113,49 @@ def quiet_value_warnings() -> Iterator[None]:
             config.settings.reading_validation_mode = saved
 
 
-def _meta_end(data: bytes, pos: int) -> int:
-    """Skip explicit-VR little-endian group 0002 elements starting at ``pos``."""
+def _meta_elements(data: bytes, pos: int) -> Iterator[tuple[int, int, int, int]]:
+    """(element, value start, value end, next position) of the explicit-VR LE group 0002 at ``pos``."""
     while pos + 8 <= len(data):
-        group, _elem = struct.unpack_from("<HH", data, pos)
+        group, elem = struct.unpack_from("<HH", data, pos)
         if group != 0x0002:
-            break
+            return
         vr = data[pos + 4 : pos + 6]
         if vr in _LONG_VRS:
             if pos + 12 > len(data):
-                break
-            pos += 12 + struct.unpack_from("<I", data, pos + 8)[0]
+                return
+            start = pos + 12
+            end = start + struct.unpack_from("<I", data, pos + 8)[0]
         else:
-            pos += 8 + struct.unpack_from("<H", data, pos + 6)[0]
+            start = pos + 8
+            end = start + struct.unpack_from("<H", data, pos + 6)[0]
+        yield elem, start, end, end
+        pos = end
+
+
+def _meta_end(data: bytes, pos: int) -> int:
+    """Skip explicit-VR little-endian group 0002 elements starting at ``pos``."""
+    for _elem, _start, _end, after in _meta_elements(data, pos):
+        pos = after
     return min(pos, len(data))
+
+
+def _meta_transfer_syntax(data: bytes, pos: int) -> str:
+    """The raw (0002,0010) Transfer Syntax UID of the File Meta at ``pos`` ("" if absent)."""
+    for elem, start, end, _after in _meta_elements(data, pos):
+        if elem == 0x0010:
+            return bytes(data[start:end]).rstrip(b"\0 ").decode("ascii", "replace")
+    return ""
+
+
+def _check_inflation(data: bytes, meta_start: int, body_offset: int) -> None:
+    """Refuse a deflated data set that would inflate past its cap (before pydicom inflates it)."""
+    if body_offset > meta_start and _meta_transfer_syntax(data, meta_start) == DEFLATED:
+        from app.dicom.deflate import InflationError, check_deflated
+
+        try:
+            check_deflated(memoryview(data)[body_offset:])
+        except InflationError as exc:
+            raise UnreadableDicomError(str(exc)) from exc
 
 
 def _transfer_syntax(ds: Dataset) -> str:
@@ -139,6 +168,16 @@ def _transfer_syntax(ds: Dataset) -> str:
     return _ENCODINGS[enc]  # type: ignore[index]
 
 
+def check_inflation_file(path: str | Path) -> None:
+    """:func:`_check_inflation` for a file on disk (read whole only when it is deflated)."""
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    meta_start = 132 if head[128:132] == b"DICM" else 0
+    body_offset = _meta_end(head, meta_start)
+    if body_offset > meta_start and _meta_transfer_syntax(head, meta_start) == DEFLATED:
+        _check_inflation(Path(path).read_bytes(), meta_start, body_offset)
+
+
 def parse_bytes(data: bytes) -> ParsedFile:
     """Parse a whole file; raise :class:`NotDicomError` or :class:`UnreadableDicomError`."""
     from pydicom import dcmread
@@ -148,6 +187,7 @@ def parse_bytes(data: bytes) -> ParsedFile:
     if not has_preamble and data[:2] not in _DATASET_STARTS:
         raise NotDicomError("no DICM prefix and no dataset start")
     body_offset = _meta_end(data, meta_start)
+    _check_inflation(data, meta_start, body_offset)
     try:
         ds = dcmread(BytesIO(data), force=not has_preamble)
         ts = _transfer_syntax(ds)
@@ -158,10 +198,28 @@ def parse_bytes(data: bytes) -> ParsedFile:
         if not has_preamble:
             raise NotDicomError(f"not parseable as a dataset: {exc}") from exc
         raise UnreadableDicomError(f"cannot parse: {exc}") from exc
+    problem = _length_problem(ds, len(data)) if ts != DEFLATED else None
+    if problem:
+        raise (UnreadableDicomError if has_preamble else NotDicomError)(problem)
     has_meta = body_offset > meta_start
     if not (has_preamble or has_meta) and ("SOPClassUID" not in ds or "SOPInstanceUID" not in ds):
         raise NotDicomError("no File Meta and no SOP Class/Instance UID")
     return ParsedFile(ds, has_preamble, meta_start, body_offset, ts, *_pixel_location(raw, ts))
+
+
+def _length_problem(ds: Dataset, size: int) -> str | None:
+    """The top-level element whose declared length runs past the end of the data, if any.
+
+    pydicom silently keeps the shorter value (swallowing what follows); Pixel Data is left
+    to the pixel size check, which names the shortfall.
+    """
+    for tag in ds.keys():
+        raw = ds.get_item(tag, keep_deferred=True)
+        tell, length = getattr(raw, "value_tell", None), getattr(raw, "length", None)
+        if tag != PIXEL_DATA_TAG and tell is not None and length not in (None, UNDEFINED_LENGTH):
+            if tell + length > size:
+                return f"element {tag} declares {length} bytes, past the end of the data"
+    return None
 
 
 def _pixel_location(raw: Any, transfer_syntax: str) -> tuple[int | None, int | None]:
@@ -180,6 +238,7 @@ def read_header(path: Path) -> InstanceHeader:
     force = head[128:132] != b"DICM"
     if force and head[:2] not in _DATASET_STARTS:
         raise NotDicomError("no DICM prefix and no dataset start")
+    check_inflation_file(path)
     with quiet_value_warnings():
         try:
             ds = dcmread(path, force=force, defer_size=4096)

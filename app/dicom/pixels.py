@@ -50,6 +50,35 @@ def _multi(value: object) -> list[float]:
     return [float(v) for v in value] if hasattr(value, "__iter__") and not isinstance(value, str) else [float(value)]
 
 
+def _descriptor(value: object, what: str) -> tuple[int, int, int]:
+    """(entries, first mapped, bits) of a LUT descriptor; DecodeError when absent or absurd."""
+    from app.dicom.codecs import DecodeError
+
+    try:
+        entries, first, bits = (int(v) for v in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError) as exc:
+        raise DecodeError(f"invalid {what} descriptor {str(value)[:40]}") from exc
+    if not (0 <= entries < 2**16 and -(2**15) <= first < 2**16 and 8 <= bits <= 16):
+        raise DecodeError(f"invalid {what} descriptor [{entries}, {first}, {bits}]")
+    return entries, first, bits
+
+
+def _check_palette(ds: "Dataset") -> None:
+    """PALETTE COLOR needs three usable lookup tables (PS3.3 C.7.6.3.1.5-6)."""
+    from app.dicom.codecs import DecodeError
+
+    for colour in ("Red", "Green", "Blue"):
+        desc = ds.get(f"{colour}PaletteColorLookupTableDescriptor")
+        if desc is None:
+            raise DecodeError(f"PALETTE COLOR image without its {colour.lower()} palette lookup table")
+        entries = _descriptor(desc, f"{colour.lower()} palette")[0] or 2**16
+        data = ds.get(f"{colour}PaletteColorLookupTableData")
+        if data is None and ds.get(f"Segmented{colour}PaletteColorLookupTableData") is None:
+            raise DecodeError(f"PALETTE COLOR image without its {colour.lower()} palette data")
+        if data is not None and len(data) not in (entries, entries + 1, 2 * entries):
+            raise DecodeError(f"{colour.lower()} palette holds {len(data)} bytes for {entries} entries")
+
+
 def _lut_from_item(item: "Dataset", ds: "Dataset", kind: str) -> tuple[Lut, int]:
     """(first mapped, table, dtype) and output bits of a Modality or VOI LUT item.
 
@@ -59,7 +88,7 @@ def _lut_from_item(item: "Dataset", ds: "Dataset", kind: str) -> tuple[Lut, int]
     from pydicom import Dataset
     from pydicom.pixels import apply_modality_lut, apply_voi
 
-    nr_entries, first_map, nr_bits = (int(v) for v in item.LUTDescriptor)
+    nr_entries, first_map, nr_bits = _descriptor(item.get("LUTDescriptor"), f"{kind} LUT")
     nr_entries = nr_entries or 2**16
     if first_map >= 2**15 and int(ds.get("PixelRepresentation", 0)) == 1:
         first_map -= 2**16  # descriptor is US but the first mapped value is signed
@@ -192,6 +221,8 @@ def color_to_display(arr: np.ndarray, ds: "Dataset", *, already_rgb: bool = True
     from pydicom.pixels import apply_color_lut, convert_color_space
 
     pi = str(ds.get("PhotometricInterpretation", "RGB")).upper()
+    if pi == "PALETTE COLOR":
+        _check_palette(ds)
     if pi == "PALETTE COLOR" and arr.dtype.kind == "u" and arr.dtype.itemsize <= 2:
         return np.take(_palette_table(ds, arr.dtype.itemsize), arr, axis=0)
     if pi == "PALETTE COLOR":

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Optional, Union
 
 import numpy as np
 
-from app.dicom.codecs import DecodeError, decode_frame, number_of_frames, read_dataset
+from app.dicom.codecs import DecodeError, decode_frame, image_errors, number_of_frames, read_dataset
 from app.dicom.overlays import burn_overlays, read_overlays
 from app.dicom.pixels import Window, to_display
 
@@ -24,6 +24,11 @@ def render_array(
 ) -> np.ndarray:
     """Display image (uint8 (H, W) or (H, W, 3)) of ``frame`` (default: the middle frame)."""
     ds = read_dataset(src)
+    with image_errors("cannot display image"):
+        return _render(ds, frame, window, overlays)
+
+
+def _render(ds: "Dataset", frame: Optional[int], window: Optional[Window], overlays: bool) -> np.ndarray:
     if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
         kind = ds.get("Modality") or ds.get("SOPClassUID", "unknown")
         raise DecodeError(f"not an image object ({kind}): nothing to render")
@@ -49,4 +54,5 @@ def render_png(
     from PIL import Image
 
     image = render_array(src, frame, window, overlays=overlays)
-    Image.fromarray(image, mode="RGB" if image.ndim == 3 else "L").save(out, format="PNG")
+    with image_errors("cannot write PNG"):
+        Image.fromarray(image, mode="RGB" if image.ndim == 3 else "L").save(out, format="PNG")

@@ -16,6 +16,10 @@ MAX_FRAMES = 10000
 MAX_DECLARED_BYTES = 4 * 1024**3
 VALID_BITS_ALLOCATED = {1, 8, 16, 32, 64}
 VALID_SAMPLES = {1, 3, 4}
+#: Encapsulated data declaring more than this many decoded bytes per compressed byte (and more
+#: than AMPLIFICATION_FLOOR in all) is refused: no real codec gets there, a forged header does.
+MAX_COMPRESSION_RATIO = 1000
+AMPLIFICATION_FLOOR = 256 * 1024**2
 
 
 def _int(ds: Dataset, keyword: str, default: int | None = None) -> int | None:
@@ -88,7 +92,10 @@ def _fragments_end_inside(buffer: bytes, offsets: list[int]) -> bool:
 def _check_encapsulated(ds: Dataset, buffer: bytes) -> str | None:
     from pydicom.encaps import parse_basic_offsets, parse_fragments
 
-    _rows, _cols, frames, _samples, _bits = _declared(ds)
+    rows, cols, frames, samples, bits = _declared(ds)
+    declared = rows * cols * frames * samples * bits // 8
+    if declared > AMPLIFICATION_FLOOR and declared > MAX_COMPRESSION_RATIO * len(buffer):
+        return f"declared image size {declared} bytes is implausible for {len(buffer)} bytes of compressed data"
     try:
         offsets = parse_basic_offsets(buffer)
         bot_end = 8 + 4 * len(offsets)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from app.dicom.codecs import decode_all, decode_frame, read_dataset
+from app.dicom.codecs import DecodeError, decode_all, decode_frame, image_errors, read_dataset
 from app.dicom.pixels import DisplayParams, color_to_display, display_params, modality_values
 from app.dicom.series import DEFER_SIZE
 from app.tasks import ProgressFn, check_cancel, report
@@ -50,6 +50,7 @@ class FrameSource:
         self._max_cached = max_cached
         self._datasets: "OrderedDict[str, Any]" = OrderedDict()
         self._params: dict[tuple[str, int], DisplayParams] = {}
+        self.errors: dict[int, str] = {}  # frame index -> why it cannot be shown (decoded once)
 
     # -- headers -----------------------------------------------------------------------------
     def dataset(self, path: str) -> Any:
@@ -59,7 +60,8 @@ class FrameSource:
                 return self.info.header
             ds = self._datasets.get(path)
             if ds is None:
-                ds = read_dataset(path, defer_size=DEFER_SIZE)
+                with image_errors("cannot read image header"):
+                    ds = read_dataset(path, defer_size=DEFER_SIZE)
                 self._datasets[path] = ds
                 while len(self._datasets) > 4:
                     self._datasets.popitem(last=False)
@@ -76,7 +78,8 @@ class FrameSource:
             found = self._params.get(key)
             if found is None:
                 ds = self.info.header if key == ("", 0) else self.dataset(ref.path)
-                found = self._params[key] = display_params(ds, key[1])
+                with image_errors("invalid display attributes"):
+                    found = self._params[key] = display_params(ds, key[1])
             return found
 
     # -- pixels ------------------------------------------------------------------------------
@@ -100,7 +103,14 @@ class FrameSource:
         found = self.peek(index)
         if found is not None:
             return found
-        values = self._decode(index)
+        if index in self.errors:
+            raise DecodeError(self.errors[index])
+        try:
+            with image_errors("cannot decode image"):
+                values = self._decode(index)
+        except DecodeError as exc:
+            self.errors[index] = exc.reason
+            raise
         with self._lock:
             self._frames[index] = values
             self._frames.move_to_end(index)
@@ -126,17 +136,49 @@ class FrameSource:
         ds = self.dataset(ref.path)
         return self._convert(decode_frame(ds, ref.frame), ds, ref.frame)
 
+    def _try_get(self, index: int) -> None:
+        """Load one frame; a frame that cannot be decoded is kept in ``errors`` (shown as a placeholder)."""
+        try:
+            self.get(index)
+        except DecodeError:
+            pass
+
+    def _load_volume(self, progress: Optional[ProgressFn], cancel: Optional["_t.Event"], first: Optional[int]) -> bool:
+        """The whole volume through app.dicom.volume; False (load frame by frame) if a slice fails."""
+        from app.dicom.volume import load_volume
+
+        try:
+            with image_errors("cannot load volume"):
+                vol = load_volume(self.info.refs, progress=progress, cancel=cancel, first=first)
+        except DecodeError:
+            return False
+        with self._lock:
+            self._volume_obj, self._volume = vol, vol.array
+            self._frames.clear()
+        return True
+
+    def _load_file(self, path: str, indices: list[int], cancel: Optional["_t.Event"]) -> bool:
+        """Every frame of one multi-frame file in one decode; False if that fails."""
+        info = self.info
+        try:
+            with image_errors("cannot decode image"):
+                ds = read_dataset(path)
+                frames = decode_all(ds)
+                frames = frames if frames.ndim > (3 if info.is_color else 2) else frames[None]
+                for i in indices:
+                    check_cancel(cancel)
+                    values = self._convert(frames[info.refs[i].frame], ds, info.refs[i].frame)
+                    with self._lock:
+                        self._frames[i] = values
+        except DecodeError:
+            return False
+        return True
+
     def load_all(self, progress: Optional[ProgressFn] = None, cancel: Optional["_t.Event"] = None,
                  first: Optional[int] = None) -> "FrameSource":
         """Load every frame (a volume through the process pool); returns self."""
         info = self.info
-        if info.is_volume and not info.is_color:
-            from app.dicom.volume import load_volume
-
-            vol = load_volume(info.refs, progress=progress, cancel=cancel, first=first)
-            with self._lock:
-                self._volume_obj, self._volume = vol, vol.array
-                self._frames.clear()
+        if info.is_volume and not info.is_color and self._load_volume(progress, cancel, first):
             return self
         self._keep_all = True
         by_file: "OrderedDict[str, list[int]]" = OrderedDict()
@@ -145,17 +187,10 @@ class FrameSource:
         done = 0
         for path, indices in by_file.items():
             check_cancel(cancel)
-            if len(indices) > 1 and all(self.peek(i) is None for i in indices):
-                ds = read_dataset(path)
-                frames = decode_all(ds)
-                frames = frames if frames.ndim > (3 if info.is_color else 2) else frames[None]
+            if not (len(indices) > 1 and all(self.peek(i) is None for i in indices) and self._load_file(path, indices,
+                                                                                                          cancel)):
                 for i in indices:
-                    check_cancel(cancel)
-                    with self._lock:
-                        self._frames[i] = self._convert(frames[info.refs[i].frame], ds, info.refs[i].frame)
-            else:
-                for i in indices:
-                    self.get(i)
+                    self._try_get(i)
             done += len(indices)
             report(progress, done, info.frame_count, "loading frames")
         return self

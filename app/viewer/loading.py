@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from app.dicom.codecs import DecodeError
 from app.tasks import ProgressFn, check_cancel, report
 from app.viewer.frames import FrameSource
 from app.viewer.series_data import SeriesInfo, image_series, load_series_info
@@ -42,7 +43,10 @@ def open_series(cache: Any, series_uid: str, summary: Any = None, frame: Optiona
     check_cancel(cancel)
     first = info.frame_count // 2 if frame is None else max(0, min(frame, info.frame_count - 1))
     frames = FrameSource(info)
-    frames.get(first)
+    try:
+        frames.get(first)
+    except DecodeError:
+        pass  # kept in frames.errors: the viewport shows a placeholder with the reason
     report(progress, 1, info.frame_count, "first image")
     return OpenedSeries(info, frames, first)
 
@@ -73,7 +77,7 @@ def study_content(cache: Any, study_uid: str, with_priors: bool = True, *,
 
 
 def _annotating_objects(cache: Any, study_uid: str, content: StudyContent, cancel: Optional[threading.Event]) -> None:
-    from app.dicom.codecs import DecodeError, read_dataset
+    from app.dicom.codecs import read_dataset
     from app.viewer.seg import read_segmentation
 
     for s in cache.list_series(study_uid):

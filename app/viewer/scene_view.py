@@ -13,6 +13,7 @@ text). Render windows must be created with multisampling off (see
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ ACTIVE_RGB = (0.2, 0.9, 1.0)
 GSPS_RGB = (1.0, 0.5, 0.1)
 REFLINE_RGB = (0.3, 1.0, 0.3)
 TEXT_RGB = (0.95, 0.95, 0.95)
+ERROR_RGB = (1.0, 0.45, 0.4)
 __all__ = ["ALL", "SceneView", "configure_render_window"]
 
 
@@ -60,6 +62,8 @@ class SceneView:
         self._bar = _Lines(renderer, TEXT_RGB, world=False, width=2.0)
         self._bar_text = text_actor(int(fs * 0.9), "center", "bottom")
         renderer.AddViewProp(self._bar_text)
+        self._error = text_actor(fs, "center", "center", ERROR_RGB)  # the placeholder's reason
+        renderer.AddViewProp(self._error)
         self._measures = _Lines(renderer, MEASURE_RGB, world=True)
         self._active = _Lines(renderer, ACTIVE_RGB, world=True)
         self._gsps = _Lines(renderer, GSPS_RGB, world=True)
@@ -203,11 +207,30 @@ class SceneView:
 
     # -- entry point ---------------------------------------------------------------------------
     def update(self, changes: frozenset | set = ALL) -> None:
-        """Bring the props up to date with the model; ``changes`` limits the work."""
+        """Bring the props up to date with the model; ``changes`` limits the work.
+
+        An image that cannot be shown (decode or header failure) becomes a black placeholder
+        with its one-line reason; the viewport stays usable (scroll to the next image).
+        """
         if not self.model.has_image:
             self._image.set_visible(False)
             self._overlay.set_visible(False)
+            self._set_text(self._error, "", (0.0, 0.0))
             return
+        try:
+            self._update(changes)
+            error = self.model.frame_error()
+        except Exception as exc:  # noqa: BLE001 - a broken header must never take the viewer down
+            self._image.set_visible(False)
+            self._overlay.set_visible(False)
+            error = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
+        self._show_error(error)
+
+    def _show_error(self, error: str | None) -> None:
+        text = "" if error is None else "Cannot display this image:\n" + "\n".join(textwrap.wrap(error, 60)[:6])
+        self._set_text(self._error, text, (self.model.width / 2, self.model.height / 2))
+
+    def _update(self, changes: frozenset | set) -> None:
         if FRAME in changes or WINDOW in changes:
             self._update_image()
         if FRAME in changes:

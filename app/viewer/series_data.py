@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import numpy as np
 
-from app.dicom.codecs import DecodeError, read_dataset
+from app.dicom.codecs import DecodeError, image_errors, read_dataset
 from app.dicom.geometry import GeometryError, VolumeGeometry, compute_geometry
 from app.dicom.series import DEFER_SIZE, SliceRef, read_slice_refs
 
@@ -129,12 +129,24 @@ def order_frames(refs: Sequence[SliceRef]) -> tuple[list[SliceRef], Optional[Vol
     return sorted(refs, key=lambda r: (r.instance_number is None, r.instance_number or 0, r.path, r.frame)), None
 
 
+def _first_readable(paths: list[str]) -> "Dataset":
+    """The header of the first file that can be read (the middle one, unless it is broken)."""
+    error: Optional[DecodeError] = None
+    for path in dict.fromkeys(paths):
+        try:
+            return read_dataset(path, defer_size=DEFER_SIZE)
+        except DecodeError as exc:
+            error = error or exc
+    assert error is not None
+    raise error
+
+
 def _finish(refs: list[SliceRef], sops: dict[str, str], header_path: str, meta: dict[str, Any]) -> SeriesInfo:
     ordered, geometry = order_frames(refs)
     if not ordered:
         raise DecodeError("the series has no displayable image")
     middle = ordered[len(ordered) // 2].path
-    header = read_dataset(middle if header_path == "" else header_path, defer_size=DEFER_SIZE)
+    header = _first_readable([middle if header_path == "" else header_path] + [r.path for r in ordered])
     return SeriesInfo(
         series_uid=meta.get("series_uid") or str(header.get("SeriesInstanceUID", "")),
         study_uid=meta.get("study_uid") or str(header.get("StudyInstanceUID", "")),
@@ -183,9 +195,11 @@ def image_series(cache: Any, study_uid: str) -> list[Any]:
 
 
 def load_series_info(cache: Any, series_uid: str, summary: Any = None) -> SeriesInfo:
-    """SeriesInfo of one cached series."""
+    """SeriesInfo of one cached series; DecodeError (one line) when it has nothing displayable."""
     meta = {}
     if summary is not None:
         meta = {"series_uid": summary.series_instance_uid, "study_uid": summary.study_instance_uid,
                 "modality": summary.modality, "description": summary.description, "number": summary.series_number}
-    return series_from_records(cache.list_instances(series_uid), meta)
+    records = cache.list_instances(series_uid)
+    with image_errors("cannot read series"):
+        return series_from_records(records, meta)

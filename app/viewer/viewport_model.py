@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from app.dicom.codecs import DecodeError
 from app.viewer.annotations import CornerText, corner_text, header_text, orientation_labels
 from app.viewer.calibration import Calibration, calibration_of, display_spacing
 from app.viewer.display import effective_window, frame_to_uint8
@@ -73,9 +74,26 @@ class ViewportModel:
         return self.series.sop_uids[self.state.frame]
 
     def values(self) -> np.ndarray:
-        """Modality values (or RGB) of the current frame."""
+        """Modality values (or RGB) of the current frame; a blank placeholder if it cannot be decoded."""
         assert self.frames is not None
-        return self.frames.get(self.state.frame)
+        try:
+            return self.frames.get(self.state.frame)
+        except DecodeError:
+            return self._memo(("placeholder", self.state.frame), self._placeholder)
+
+    def frame_error(self) -> Optional[str]:
+        """Why the current frame cannot be shown (None when it can)."""
+        if self.frames is None:
+            return None
+        self.values()
+        return self.frames.errors.get(self.state.frame)
+
+    def _placeholder(self) -> np.ndarray:
+        ref = self.ref
+        rows, cols = int(ref.rows or 0), int(ref.cols or 0)
+        if not (0 < rows <= 4096 and 0 < cols <= 4096):  # the header may be what is broken
+            rows = cols = 256
+        return np.zeros((rows, cols), np.int16)
 
     def calibration(self) -> Calibration:
         assert self.series is not None and self.frames is not None
@@ -106,24 +124,41 @@ class ViewportModel:
         """The window in force (None when a VOI LUT Sequence or a presentation LUT applies)."""
         assert self.frames is not None
         values = self.values()
+        params = self._params()
+        if params is None:
+            return None
         if values.ndim == 3:
             return self.state.window or (127.5, 256.0)
         if is_auto(self.state.window):
             self.state.window = auto_window(values)
         if self.presentation is not None and self.state.window is None:
             return None
-        return effective_window(self.frames.params(self.state.frame), values, self.state.window, self.state.window_index)
+        return effective_window(params, values, self.state.window, self.state.window_index)
 
     def render_into(self, out: np.ndarray) -> Optional[Window]:
         """Write the display pixels of the current frame into ``out`` (uint8, frame shape)."""
         assert self.frames is not None
         values = self.values()
+        params = self._params()
+        if params is None:
+            out[...] = 0
+            return None
         if is_auto(self.state.window):
             self.state.window = auto_window(values)
         if self.presentation is not None and self.state.window is None and values.ndim == 2:
             return self.presentation.render(values, self.state.invert, out)
-        params = self.frames.params(self.state.frame)
         return frame_to_uint8(values, params, self.state.window, self.state.invert, out, self.state.window_index)
+
+    def _params(self) -> Any:
+        """Display parameters of a frame that can be shown; None (and a recorded reason) otherwise."""
+        assert self.frames is not None
+        if self.frame_error() is not None:
+            return None
+        try:
+            return self.frames.params(self.state.frame)
+        except DecodeError as exc:
+            self.frames.errors[self.state.frame] = exc.reason
+            return None
 
     def display_shape(self) -> tuple[int, ...]:
         return self.values().shape

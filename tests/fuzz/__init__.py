@@ -1,0 +1,1 @@
+"""Hardening helpers: decompression-bomb generators, the seeded mutation fuzzer, the crasher corpus."""
