@@ -17,6 +17,7 @@ COMMANDS = {
     "studies": ("app.cli.cmd_studies", "list the studies in the local cache"),
     "show": ("app.cli.cmd_show", "render one image (UID or file) to a PNG"),
     "delete": ("app.cli.cmd_delete", "delete a study from the local cache"),
+    "check": ("app.cli.cmd_check", "compare every stored file with the cache index and repair what differs"),
     "nodes": ("app.cli.cmd_nodes", "configure remote DICOM nodes and our own AE title/port"),
     "echo": ("app.cli.cmd_echo", "C-ECHO a configured node"),
     "find": ("app.cli.cmd_find", "query a node (C-FIND or QIDO-RS)"),

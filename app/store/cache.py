@@ -17,7 +17,7 @@ from typing import Union
 import sqlite_utils
 
 from app.clock import utc_iso as utc_now
-from app.store import queries
+from app.store import queries, schema
 from app.store.batch import Entry, Plan, execute, plan_entry, plan_quarantine
 from app.store.files import OBJECTS, QUARANTINE, TMP, fsync_dir
 from app.store.lifecycle import CacheLock, delete_study_rows_and_files, open_database
@@ -30,6 +30,7 @@ from app.store.models import (
     StudySummary,
 )
 from app.store.prepare import Rejected, prepare
+from app.tasks import ProgressFn
 
 log = logging.getLogger(__name__)
 CLEAN_MARKER = "clean-shutdown"
@@ -68,8 +69,11 @@ class Cache:
 
     # -- life cycle -------------------------------------------------------------------------
     @classmethod
-    def open(cls, root: Path) -> Cache:
-        """Create/open the cache at ``root``: lock, migrate, reconcile (see ``reconcile_report``)."""
+    def open(cls, root: Path, *, check: bool = False) -> Cache:
+        """Create/open the cache at ``root``: lock, migrate, reconcile (see ``reconcile_report``).
+
+        After a clean shutdown the store is not walked (files and index agreed when it closed); after an
+        unclean one, or with ``check``, every file is compared with the index (:meth:`check`)."""
         from app.store.reconcile import reconcile
 
         root = Path(root).expanduser().resolve()
@@ -83,14 +87,25 @@ class Cache:
             unclean = (root / "cache.sqlite").exists() and not marker.exists()
             marker.unlink(missing_ok=True)
             fsync_dir(root)
-            db, report = open_database(root, check=unclean)
+            db, report = open_database(root, check=unclean or check)
             report.unclean_shutdown = unclean
             cache = cls(root, db, lock)
-            cache.reconcile_report = reconcile(cache, report)
+            cache.reconcile_report = reconcile(cache, report, full=unclean or check or report.database_rebuilt)
         except BaseException:
             lock.release()
             raise
         return cache
+
+    def check(self, *, progress: "ProgressFn | None" = None,
+              cancel: "threading.Event | None" = None) -> ReconcileReport:
+        """Compare every stored file with the index and repair (``telerad check``): orphans adopted or
+        quarantined, missing files marked, temp files removed. Cancellable between files."""
+        from app.store.reconcile import reconcile
+
+        with self._lock:
+            report = ReconcileReport(integrity=schema.integrity(self.db))
+            self.reconcile_report = reconcile(self, report, full=True, progress=progress, cancel=cancel)
+            return self.reconcile_report
 
     def close(self) -> None:
         """Checkpoint, close the index and write the clean-shutdown marker. Idempotent."""

@@ -116,6 +116,7 @@ class ReconcileReport:
     quarantine_rows_dropped: int = 0
     deletions_finished: int = 0
     empty_removed: int = 0
+    walked: int = 0  # files compared with the index (0: the store was not walked, after a clean shutdown)
 
     @property
     def repaired_anything(self) -> bool:

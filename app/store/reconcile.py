@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ from app.store.index import index_instance, purge_empty
 from app.store.lifecycle import delete_study_rows_and_files
 from app.store.models import ReconcileReport
 from app.store.prepare import Rejected, prepare
+from app.tasks import ProgressFn, check_cancel
+from app.tasks import report as reportp
 
 if TYPE_CHECKING:
     from app.store.cache import Cache
@@ -82,11 +85,16 @@ def _adopt_orphan(cache: Cache, rel: str, path: Path) -> bool:
     return True
 
 
-def _reconcile_objects(cache: Cache, report: ReconcileReport) -> None:
+def _reconcile_objects(cache: Cache, report: ReconcileReport, progress: ProgressFn | None,
+                       cancel: threading.Event | None) -> None:
     db = cache.db
     rows = {r[0]: r[1] for r in db.execute("SELECT path, state FROM instances")}
     on_disk = _files_under(cache.root, OBJECTS)
-    for rel, path in sorted(on_disk.items()):
+    for i, (rel, path) in enumerate(sorted(on_disk.items())):
+        if i % 500 == 0:
+            check_cancel(cancel)
+            reportp(progress, i, len(on_disk), "checking stored files")
+        report.walked += 1
         if rel in rows:
             if rows[rel] == "missing":
                 db.execute("UPDATE instances SET state = 'ok' WHERE path = ?", [rel])
@@ -117,17 +125,20 @@ def _reconcile_quarantine(cache: Cache, report: ReconcileReport) -> None:
         report.quarantine_rows_added += 1
 
 
-def reconcile(cache: Cache, report: ReconcileReport) -> ReconcileReport:
-    """Remove temp files, finish deletions, adopt or quarantine orphans, mark missing files."""
+def reconcile(cache: Cache, report: ReconcileReport, *, full: bool = True, progress: ProgressFn | None = None,
+              cancel: threading.Event | None = None) -> ReconcileReport:
+    """Remove temp files and finish deletions; with ``full`` (after a crash, or on demand) also walk the
+    store: adopt or quarantine orphans, mark missing files, sync the quarantine records."""
     with cache.lock:
         report.temp_removed = _clear_tmp(cache.root)
         for (study_ref,) in cache.db.execute("SELECT id FROM studies WHERE deleting = 1").fetchall():
             delete_study_rows_and_files(cache.db, cache.root, int(study_ref))
             report.deletions_finished += 1
-        _reconcile_objects(cache, report)
-        _reconcile_quarantine(cache, report)
-        with cache.db.atomic():
-            report.empty_removed = purge_empty(cache.db)
+        if full:
+            _reconcile_objects(cache, report, progress, cancel)
+            _reconcile_quarantine(cache, report)
+            with cache.db.atomic():
+                report.empty_removed = purge_empty(cache.db)
     if report.repaired_anything:
         log.warning("cache reconcile repaired the store: %s", report)
     return report

@@ -10,6 +10,7 @@ from app.tasks import ProgressFn
 
 if TYPE_CHECKING:
     from app.importer import ImportSummary
+    from app.store import ReconcileReport
     from app.workstation.workstation import Workstation
 
 
@@ -31,3 +32,17 @@ def delete_study(ws: "Workstation", study_uid: str, *, command: str = "delete") 
                    detail={"command": command})
     ws.worklist.forget(study_uid, ws.user)
     return True
+
+
+def check_cache(ws: "Workstation", *, progress: Optional[ProgressFn] = None,
+                cancel: Optional[threading.Event] = None) -> "ReconcileReport":
+    """Compare every stored file with the index and repair what differs (audited when anything changed)."""
+    from dataclasses import asdict
+
+    from app.audit import events, record_quietly
+
+    report = ws.cache.check(progress=progress, cancel=cancel)
+    if report.repaired_anything or report.integrity != "ok":
+        record_quietly(ws.audit, events.SECURITY_ALERT, action="E", user=ws.user,
+                       detail={"what": "cache check repaired the store", **asdict(report)})
+    return report

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from app.reporting.signing import SigningIdentity
     from app.reporting.store import ReportStore
     from app.reporting.workflow import SignedReport
-    from app.store import Cache
+    from app.store import Cache, ReconcileReport
     from app.worklist import Clock, Worklist, WorklistEntry
     from app.workstation.settings import Settings
 
@@ -136,6 +136,10 @@ class Workstation:
 
     def delete_study(self, study_uid: str, *, command: str = "delete") -> bool:
         return studies.delete_study(self, study_uid, command=command)
+
+    def check_cache(self, *, progress: Optional[ProgressFn] = None,
+                    cancel: Optional[threading.Event] = None) -> "ReconcileReport":
+        return studies.check_cache(self, progress=progress, cancel=cancel)
 
     def retrieve(self, node: str, study_uid: str, *, series_uid: Optional[str] = None, method: Optional[str] = None,
                  refetch_all: bool = False, progress: Optional[ProgressFn] = None,

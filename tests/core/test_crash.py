@@ -123,9 +123,14 @@ def test_missing_and_stray_files_reconciled(tmp_path: Path) -> None:
     stray = root / "objects" / "zz" / "junk.dcm"
     stray.parent.mkdir()
     stray.write_bytes(b"junk")
-    with Cache.open(root) as cache:
-        report = cache.reconcile_report
-        assert (report.marked_missing, report.temp_removed, report.quarantined) == (1, 1, 1)
+    with Cache.open(root) as cache:  # closed cleanly: the store is not walked, the tampering not yet seen
+        assert cache.reconcile_report.walked == 0 and cache.reconcile_report.temp_removed == 1
+        [study] = cache.list_studies()
+        [series] = cache.list_series(study.study_instance_uid)
+        assert cache.list_instances(series.series_instance_uid)[0].state == "ok"
+        report = cache.check()  # `telerad check`: every file against the index
+        assert report.walked == 1  # the stray file (the stored one was deleted)
+        assert (report.marked_missing, report.temp_removed, report.quarantined) == (1, 0, 1)
         [study] = cache.list_studies()
         [series] = cache.list_series(study.study_instance_uid)
         [inst] = cache.list_instances(series.series_instance_uid)
@@ -134,3 +139,23 @@ def test_missing_and_stray_files_reconciled(tmp_path: Path) -> None:
         again = cache.store_bytes(data)
         assert again.status == "imported" and "restored" in (again.reason or "")
         assert cache.list_instances(series.series_instance_uid)[0].state == "ok" and path.is_file()
+
+
+def test_open_walks_the_store_only_after_an_unclean_shutdown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.store import reconcile as reconcile_module
+
+    root = tmp_path / "cache"
+    with Cache.open(root) as cache:
+        for i in range(3):
+            cache.store_bytes(make_file(study_uid="1.2.8", instance_number=i))
+    walks: list[str] = []
+    real = reconcile_module._files_under
+    monkeypatch.setattr(reconcile_module, "_files_under", lambda r, sub: walks.append(sub) or real(r, sub))
+    with Cache.open(root) as cache:
+        assert walks == [] and cache.reconcile_report.walked == 0 and not cache.reconcile_report.unclean_shutdown
+    (root / "clean-shutdown").unlink()  # as a crash leaves it
+    with Cache.open(root) as cache:
+        assert cache.reconcile_report.unclean_shutdown and cache.reconcile_report.walked == 3
+        assert walks == ["objects", "quarantine"]
+    with Cache.open(root, check=True) as cache:
+        assert cache.reconcile_report.walked == 3 and cache.reconcile_report.integrity == "ok"
