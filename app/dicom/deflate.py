@@ -12,7 +12,6 @@ from __future__ import annotations
 import zlib
 from io import BytesIO
 
-DEFLATED = "1.2.840.10008.1.2.1.99"
 MAX_INFLATED_BYTES = 64 * 1024**2
 HEADROOM = 16 * 1024**2  # attributes other than Pixel Data
 PREFIX_BYTES = 256 * 1024  # inflated bytes parsed to find the declared pixel size

@@ -17,6 +17,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.dicom import syntaxes
 from app.dicom.header_values import Geometry, extract_geometry, extract_request_fields, number_value, text_value
 
 if TYPE_CHECKING:
@@ -25,12 +26,6 @@ if TYPE_CHECKING:
 PIXEL_DATA_TAG = 0x7FE00010
 UNDEFINED_LENGTH = 0xFFFFFFFF
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
-DEFLATED = "1.2.840.10008.1.2.1.99"
-_ENCODINGS = {  # (implicit VR, little endian) -> transfer syntax of a file without File Meta
-    (True, True): "1.2.840.10008.1.2",
-    (False, True): "1.2.840.10008.1.2.1",
-    (False, False): "1.2.840.10008.1.2.2",
-}
 # First two bytes of a dataset without preamble: group 0002 or 0008, either byte order.
 _DATASET_STARTS = (b"\x02\x00", b"\x08\x00", b"\x00\x08", b"\x00\x02")
 _LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
@@ -149,7 +144,7 @@ def _meta_transfer_syntax(data: bytes, pos: int) -> str:
 
 def _check_inflation(data: bytes, meta_start: int, body_offset: int) -> None:
     """Refuse a deflated data set that would inflate past its cap (before pydicom inflates it)."""
-    if body_offset > meta_start and _meta_transfer_syntax(data, meta_start) == DEFLATED:
+    if body_offset > meta_start and _meta_transfer_syntax(data, meta_start) == syntaxes.deflated():
         from app.dicom.deflate import InflationError, check_deflated
 
         try:
@@ -162,10 +157,11 @@ def _transfer_syntax(ds: Dataset) -> str:
     ts = ds.file_meta.get("TransferSyntaxUID") if getattr(ds, "file_meta", None) else None
     if ts:
         return str(ts)
-    enc = tuple(ds.original_encoding) if ds.original_encoding else (True, True)
-    if enc not in _ENCODINGS:
+    implicit, little = tuple(ds.original_encoding) if ds.original_encoding else (True, True)
+    found = syntaxes.for_encoding(bool(implicit), bool(little))
+    if found is None:
         raise UnreadableDicomError("implicit VR big endian is not a valid encoding")
-    return _ENCODINGS[enc]  # type: ignore[index]
+    return found
 
 
 def check_inflation_file(path: str | Path) -> None:
@@ -174,7 +170,7 @@ def check_inflation_file(path: str | Path) -> None:
         head = fh.read(65536)
     meta_start = 132 if head[128:132] == b"DICM" else 0
     body_offset = _meta_end(head, meta_start)
-    if body_offset > meta_start and _meta_transfer_syntax(head, meta_start) == DEFLATED:
+    if body_offset > meta_start and _meta_transfer_syntax(head, meta_start) == syntaxes.deflated():
         _check_inflation(Path(path).read_bytes(), meta_start, body_offset)
 
 
@@ -198,7 +194,7 @@ def parse_bytes(data: bytes) -> ParsedFile:
         if not has_preamble:
             raise NotDicomError(f"not parseable as a dataset: {exc}") from exc
         raise UnreadableDicomError(f"cannot parse: {exc}") from exc
-    problem = _length_problem(ds, len(data)) if ts != DEFLATED else None
+    problem = _length_problem(ds, len(data)) if ts != syntaxes.deflated() else None
     if problem:
         raise (UnreadableDicomError if has_preamble else NotDicomError)(problem)
     has_meta = body_offset > meta_start
@@ -224,7 +220,7 @@ def _length_problem(ds: Dataset, size: int) -> str | None:
 
 def _pixel_location(raw: Any, transfer_syntax: str) -> tuple[int | None, int | None]:
     """(value offset, value length or None if undefined) of a raw Pixel Data element."""
-    if raw is None or transfer_syntax == DEFLATED or getattr(raw, "value_tell", None) is None:
+    if raw is None or transfer_syntax == syntaxes.deflated() or getattr(raw, "value_tell", None) is None:
         return None, None  # absent, or offsets refer to the inflated stream
     return int(raw.value_tell), (None if raw.length == UNDEFINED_LENGTH else int(raw.length))
 

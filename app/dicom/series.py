@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 import numpy as np
 
+from app.dicom import syntaxes
+
 if TYPE_CHECKING:  # pragma: no cover
     from pydicom import Dataset
 
 Vec3 = tuple[float, float, float]
 Cosines = tuple[float, float, float, float, float, float]
 
-#: Transfer syntaxes whose pixel bytes can be read straight from the file.
-RAW_SYNTAXES = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
 #: Header reads defer values longer than this (pixel data stays on disk).
 DEFER_SIZE = 1024
 
@@ -59,7 +59,7 @@ class SliceRef:
         """True when every field needed to read the raw bytes without parsing is known."""
         return (
             self.pixel_offset is not None
-            and self.transfer_syntax in RAW_SYNTAXES
+            and self.transfer_syntax in syntaxes.native_little_endian()
             and self.bits_allocated in (8, 16, 32)
             and self.pixel_representation in (0, 1)
             and self.samples_per_pixel == 1
@@ -166,7 +166,7 @@ def read_slice_refs(path: Union[str, Path]) -> list[SliceRef]:
 def deferred_pixel_offset(ds: "Dataset") -> Optional[int]:
     """File offset of a deferred, defined-length native PixelData value (else None)."""
     meta = getattr(ds, "file_meta", None)
-    if meta is None or str(meta.get("TransferSyntaxUID", "")) not in RAW_SYNTAXES:
+    if meta is None or str(meta.get("TransferSyntaxUID", "")) not in syntaxes.native_little_endian():
         return None
     raw = ds._dict.get(0x7FE00010)  # RawDataElement while deferred: keeps value_tell
     tell = getattr(raw, "value_tell", None)

@@ -12,6 +12,7 @@ from typing import Any, Optional
 import numpy as np
 
 from app.dicom.codecs import DecodeError
+from app.dicom.syntaxes import native_little_endian
 from app.viewer.annotations import CornerText, corner_text, header_text, orientation_labels
 from app.viewer.calibration import Calibration, calibration_of, display_spacing
 from app.viewer.display import effective_window, frame_to_uint8
@@ -243,16 +244,13 @@ def _has_overlays(ds: Any) -> bool:
     return any((g, 0x3000) in ds for g in range(0x6000, 0x6020, 2))
 
 
-_LITTLE_ENDIAN = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
-
-
 def _may_have_overlays(ref: Any) -> bool:
     """Cheap pre-check before parsing a slice's header for overlay planes (~2 ms per file).
 
     False only when the raw bytes before Pixel Data of a little-endian file hold no
     (60xx,3000) tag; anything else (compressed, big endian, multi-frame) says True.
     """
-    if ref.frame != 0 or ref.pixel_offset is None or ref.transfer_syntax not in _LITTLE_ENDIAN:
+    if ref.frame != 0 or ref.pixel_offset is None or ref.transfer_syntax not in native_little_endian():
         return True
     try:
         with open(ref.path, "rb") as f:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import struct
 import zlib
+
+from pydicom.uid import DeflatedExplicitVRLittleEndian
 from collections.abc import Callable
 from pathlib import Path
 
-DEFLATED = "1.2.840.10008.1.2.1.99"
+DEFLATED = DeflatedExplicitVRLittleEndian
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 RLE = "1.2.840.10008.1.2.5"
 MIB = 1024**2
