@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from app.cli.context import workstation
+from app.cli.context import unknown_node, workstation
 from app.cli.progress import TerminalProgress, cancel_on_sigint
 
 
@@ -20,16 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from app.network.nodes import NodeError
     from app.network.scu import NetworkError
     from app.tasks import Cancelled
 
     code, result = 0, None
     with workstation(args) as ws:
-        try:
-            ws.nodes().get(args.node)
-        except NodeError as exc:
-            print(f"telerad retrieve: {exc}", file=sys.stderr)
+        if unknown_node(ws, args.node, "retrieve"):
             return 2
         with cancel_on_sigint() as cancel:
             try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.cli.context import workstation
+from app.cli.context import unknown_node, workstation
 from app.cli.progress import TerminalProgress, cancel_on_sigint
 
 
@@ -16,15 +16,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from app.network.nodes import NodeError
     from app.network.scu import NetworkError
     from app.tasks import Cancelled
 
     with workstation(args) as ws:
-        try:
-            ws.nodes().get(args.node)
-        except NodeError as exc:
-            print(f"telerad send: {exc}", file=sys.stderr)
+        if unknown_node(ws, args.node, "send"):
             return 2
         try:
             with cancel_on_sigint() as cancel:

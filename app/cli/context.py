@@ -34,6 +34,20 @@ def workstation(args: argparse.Namespace) -> "Workstation":
     return Workstation(paths(args), user_name())
 
 
+def unknown_node(ws: "Workstation", name: str, command: str) -> bool:
+    """True, after a one-line message, when ``name`` is not a configured node (or nodes.json is invalid)."""
+    import sys
+
+    from app.network.nodes import NodeError
+
+    try:
+        ws.nodes().get(name)
+    except NodeError as exc:
+        print(f"telerad {command}: {exc}", file=sys.stderr)
+        return True
+    return False
+
+
 def window_arg(text: str) -> tuple[float, float]:
     """argparse type of ``--window C,W`` (centre, positive width)."""
     try:
