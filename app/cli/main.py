@@ -28,6 +28,7 @@ COMMANDS = {
     "worklist": ("app.cli.cmd_worklist", "the reading worklist in reading order (priority, clock, status)"),
     "report": ("app.cli.cmd_report", "write, sign, verify reports (draft, show, critical, sign, addendum, verify)"),
     "outbox": ("app.cli.cmd_outbox", "delivery queue of signed reports: state, send, retry"),
+    "orders": ("app.cli.cmd_orders", "orders received from the RIS (HL7), with their study or awaiting images"),
 }
 
 

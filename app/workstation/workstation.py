@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
 
 from app.config import Paths, resolve_paths, user_name
 from app.tasks import ProgressFn
-from app.workstation import reading, reports, studies, transfer
+from app.workstation import orders, reading, reports, studies, transfer
 
 if TYPE_CHECKING:
     from app.audit import AuditLog
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from app.network.retrieve import RetrieveResult
     from app.network.send import SendResult
     from app.network.session import NetworkSession
+    from app.orders import Order, OrderContext, OrderStore
+    from app.orders.listener import Hl7Listener
     from app.reporting.model import CriticalNotice, Report
     from app.reporting.service import ReportingContext
     from app.reporting.signing import SigningIdentity
@@ -64,10 +66,12 @@ class Workstation:
         with self._lock:
             services = {k: v for k, v in self._services.items() if k not in self._lent}
             self._services = {k: v for k, v in self._services.items() if k in self._lent}
+        if orders.HL7_SERVICE in services:
+            services.pop(orders.HL7_SERVICE).stop()
         network = services.pop("network", None)
         if network is not None:
             network.shutdown()
-        for name in ("worklist", "reports", "audit", "cache"):
+        for name in ("worklist", "reports", "orders", "audit", "cache"):
             if name in services:
                 services[name].close()
 
@@ -112,6 +116,10 @@ class Workstation:
 
         return self._service("network", lambda: NetworkSession(self.paths.config_dir, self.cache, self.audit,
                                                                self.user, listen=listen))
+
+    @property
+    def order_store(self) -> "OrderStore":
+        return self._service("orders", lambda: orders.open_store(self))
 
     def reporting(self, *, with_cache: bool = True) -> "ReportingContext":
         """The reporting context on the shared report store (with the cache when the use case needs it)."""
@@ -188,3 +196,19 @@ class Workstation:
 
     def start_addendum(self, study_uid: str, note: str = "", sections: Optional[Mapping[str, str]] = None) -> "Report":
         return reports.start_addendum(self, study_uid, note, sections)
+
+    # -- orders --------------------------------------------------------------------------------
+    def start_hl7_listener(self, port: Optional[int] = None, host: Optional[str] = None) -> "Hl7Listener":
+        return orders.start_listener(self, port, host)
+
+    def stop_hl7_listener(self) -> None:
+        orders.stop_listener(self)
+
+    def orders_for_studies(self, study_uids: Optional[Iterable[str]] = None) -> "dict[str, Order]":
+        return orders.orders_for_studies(self, study_uids)
+
+    def order_context(self, study_uids: Iterable[str]) -> "dict[str, OrderContext]":
+        return orders.order_context(self, study_uids)
+
+    def order_list(self, *, awaiting_only: bool = False) -> "list[tuple[Order, Optional[str]]]":
+        return orders.order_list(self, awaiting_only=awaiting_only)
