@@ -27,3 +27,13 @@ def for_encoding(implicit_vr: bool, little_endian: bool) -> str | None:
 
     return {(True, True): ImplicitVRLittleEndian, (False, True): ExplicitVRLittleEndian,
             (False, False): ExplicitVRBigEndian}.get((implicit_vr, little_endian))
+
+
+@lru_cache(maxsize=1)
+def lossless() -> frozenset[str]:
+    """Transfer syntaxes that keep every pixel value (native, deflated, RLE, the lossless JPEG family)."""
+    from pydicom import uid
+
+    return frozenset({uid.ImplicitVRLittleEndian, uid.ExplicitVRLittleEndian, uid.ExplicitVRBigEndian,
+                      uid.DeflatedExplicitVRLittleEndian, uid.RLELossless, uid.JPEGLossless, uid.JPEGLosslessSV1,
+                      uid.JPEGLSLossless, uid.JPEG2000Lossless, uid.HTJ2KLossless, uid.HTJ2KLosslessRPCL})

@@ -31,7 +31,11 @@ ACCEPT_DICOM = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 
 
 class DicomWebError(RuntimeError):
-    """An HTTP error or an unusable DICOMweb response."""
+    """An HTTP error (``status``) or an unusable DICOMweb response (``status`` None)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class DicomWebClient:
@@ -87,15 +91,18 @@ class DicomWebClient:
         return [to_record(Dataset.from_json(item)) for item in (r.json() or [])]
 
     # -- WADO-RS -----------------------------------------------------------------------------
-    def iter_instances(self, path: str, cancel: threading.Event | None = None) -> Iterator[bytes]:
-        """Part 10 bytes of every instance under ``path`` (``/studies/UID[/series/UID...]``)."""
+    def iter_instances(self, path: str, cancel: threading.Event | None = None, *,
+                       transfer_syntax: str = "*") -> Iterator[bytes]:
+        """Part 10 bytes of every instance under ``path`` (``/studies/UID[/series/UID...]``), in
+        ``transfer_syntax`` (a UID the server transcodes to, or ``*`` = as stored)."""
+        accept = ACCEPT_DICOM.replace("transfer-syntax=*", f"transfer-syntax={transfer_syntax}")
         try:
-            with self._http.stream(path, {"Accept": ACCEPT_DICOM}) as (content_type, chunks):
+            with self._http.stream(path, {"Accept": accept}) as (content_type, chunks):
                 for part in iter_parts(chunks, boundary_of(content_type)):
                     check_cancel(cancel)
                     yield part
         except HttpError as exc:
-            raise DicomWebError(str(exc)) from None
+            raise DicomWebError(str(exc), exc.status) from None
         except http.client.HTTPException as exc:  # a malformed or truncated response (not an OSError)
             raise DicomWebError(f"GET {path}: {type(exc).__name__}: {exc}") from None
 

@@ -11,9 +11,15 @@ AccessCheck = Callable[[str, str, str], Optional[int]]
 
 @dataclass(frozen=True)
 class Limits:
-    """Deadlines, access check and refusal callback (``None`` = no limit)."""
+    """Deadlines, access check and refusal callback (``None`` = no limit).
 
-    request_deadline: float | None = 10.0  # the whole A-ASSOCIATE-RQ must arrive by then
+    Before an association exists (TLS handshake, A-ASSOCIATE-RQ) a connection holds no association
+    slot, only a place among ``pending_per_address`` / ``pending_total``; a newcomer past either
+    limit cuts the oldest pending connection (of its address, or overall)."""
+
+    request_deadline: float | None = 5.0  # the whole A-ASSOCIATE-RQ must arrive by then
     association_deadline: float | None = 3600.0  # the whole association, however busy
     access: AccessCheck | None = None
     on_refused: Callable[[str, str], None] | None = None  # (peer host, reason)
+    pending_per_address: int = 4
+    pending_total: int = 64

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 FILE_NAME = "nodes.json"
 RetrieveMethod = Literal["get", "move"]
+WireCompression = Literal["lossless", "stored", "lossy"]
 _AET_RE = re.compile(r"[\x20-\x5b\x5d-\x7e]{1,16}")  # default repertoire without backslash
 
 
@@ -41,9 +42,15 @@ class Node:
     retrieve: RetrieveMethod = "get"
     dicomweb: str | None = None
     tls: TlsSettings = field(default_factory=TlsSettings)
+    # on the wire: "lossless" = ask for lossless compression (WADO-RS always; C-GET if ``transcodes``),
+    # "stored" = as the PACS holds them, "lossy" = lossy compression accepted (images then marked lossy)
+    wire: WireCompression = "lossless"
+    transcodes: bool = False  # the PACS transcodes on DIMSE (C-GET may then propose compressed first)
 
     def __post_init__(self) -> None:
         check_ae_title(self.ae_title)
+        if self.wire not in ("lossless", "stored", "lossy"):
+            raise NodeError(f"wire compression {self.wire!r}: use lossless, stored or lossy")
         if not self.name or not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", self.name):
             raise NodeError(f"node name {self.name!r}: use 1-64 letters, digits, '_', '.', '-'")
         if not self.host:

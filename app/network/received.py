@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import Any, Callable, Literal, Optional
 
+from app.db.connection import storage_failure
 from app.dicom.part10 import part10_bytes
 from app.dicom.uids import is_valid_uid
 
@@ -121,7 +122,10 @@ def check_store(raw: bytes | memoryview, cmd_class: str, cmd_instance: str, ts: 
                         ts, calling, peer, node, solicited)
     try:
         outcome = on_stored(data, meta)
-    except Exception:
+    except Exception as exc:
+        if storage_failure(exc) is not None:  # a full disk: one line, the peer may retry later
+            LOG.error("storing instance %s failed: %s", cmd_instance, storage_failure(exc))
+            return _failure(STATUS_OUT_OF_RESOURCES, "out of disk space")
         LOG.exception("storing instance %s failed", cmd_instance)
         return _failure(STATUS_OUT_OF_RESOURCES, "could not store the instance")
     if outcome.status == "rejected":

@@ -84,8 +84,11 @@ def retrieve_study(node: Node, calling_aet: str, study_uid: str, *, on_stored: S
                    have: set[str] | frozenset[str] = frozenset(),
                    method: Literal["get", "move", "dicomweb", "auto"] | None = None,
                    audit: "AuditLog | None" = None, user: str | None = None,
-                   cancel: threading.Event | None = None, progress: ProgressFn | None = None) -> RetrieveResult:
+                   cancel: threading.Event | None = None, progress: ProgressFn | None = None,
+                   wire: str = "stored") -> RetrieveResult:
     """Retrieve a study (or one series) into ``on_stored``; with ``have``, only what is missing.
+
+    ``wire`` (C-GET): "lossless"/"lossy" proposes only compressed contexts for images (a PACS that transcodes).
 
     ``method``: None = the node's setting (C-GET or C-MOVE); ``"dicomweb"`` = WADO-RS;
     ``"auto"`` = the fastest path the node offers: WADO-RS when it has a DICOMweb URL (the
@@ -126,7 +129,7 @@ def retrieve_study(node: Node, calling_aet: str, study_uid: str, *, on_stored: S
             check_cancel(cancel)
             ds = identifier(study_uid, batch_series, uids)
             if method == "get":
-                op = c_get(node, calling_aet, on_stored, classes, ds, cancel=cancel, progress=progress)
+                op = c_get(node, calling_aet, on_stored, classes, ds, cancel=cancel, progress=progress, wire=wire)
             else:
                 assert scp is not None
                 op = c_move(node, calling_aet, scp, ds, cancel=cancel, progress=progress)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 from app.network.nodes import Node
 from app.network.received import ReceivedMeta, StoreCallback, StoreOutcome
 from app.network.scu import CancelWatch, NetworkError, associate
-from app.network.syntaxes import compressed, uncompressed
+from app.network.syntaxes import LOSSY, compressed, uncompressed
 from app.tasks import ProgressFn, report
 
 if TYPE_CHECKING:
@@ -54,16 +54,30 @@ def identifier(study_uid: str, series_uid: str | None = None, sop_uids: Sequence
     return ds
 
 
-def get_contexts(sop_classes: Iterable[str]) -> list[tuple[str, list[str]]]:
-    """Storage contexts (SCP role) for every SOP class: uncompressed first, then compressed ones."""
+def get_contexts(sop_classes: Iterable[str], wire: str = "stored") -> list[tuple[str, list[str]]]:
+    """Storage contexts (SCP role) for every SOP class: uncompressed first, then compressed ones.
+
+    ``wire`` "lossless"/"lossy" (a node that transcodes): image classes get no uncompressed context, so
+    the peer compresses what it holds uncompressed (lossless syntaxes only, unless "lossy")."""
     classes = sorted(set(sop_classes))
     room = MAX_CONTEXTS - 1
-    contexts = [(c, uncompressed()) for c in classes][:room]
+    squeeze = {c for c in classes if wire != "stored" and _is_image_class(c)}
+    contexts = [(c, uncompressed()) for c in classes if c not in squeeze][:room]
     for ts in compressed():  # separate contexts so the peer can send each of these as stored
-        for c in classes:
+        if ts in LOSSY and wire == "lossless":
+            squeezed = [c for c in classes if c not in squeeze]
+        else:
+            squeezed = classes
+        for c in squeezed:
             if len(contexts) < room:
                 contexts.append((c, [ts]))
     return contexts
+
+
+def _is_image_class(sop_class: str) -> bool:
+    from pydicom.uid import UID
+
+    return "Image Storage" in UID(sop_class).name
 
 
 def _track(progress: ProgressFn | None, result: OpResult, status: Any) -> None:
@@ -90,7 +104,7 @@ def _run_move(assoc: Any, responses: Iterable[Any], result: OpResult, cancel: th
 
 def c_get(node: Node, calling_aet: str, on_stored: StoreCallback, sop_classes: Iterable[str],
           ds: Any, *, cancel: threading.Event | None = None, progress: ProgressFn | None = None,
-          timeout: float = 60.0, defer: bool = True) -> OpResult:
+          timeout: float = 60.0, defer: bool = True, wire: str = "stored") -> OpResult:
     """C-GET ``ds``; instances arrive on the same association and go to ``on_stored``.
 
     With ``defer`` (our own retrieve, so a failure is still ours to report) each checked instance
@@ -117,7 +131,7 @@ def c_get(node: Node, calling_aet: str, on_stored: StoreCallback, sop_classes: I
         record(meta, outcome)
         return outcome
 
-    contexts = get_contexts(sop_classes)
+    contexts = get_contexts(sop_classes, wire)
     roles = [build_role(c, scp_role=True) for c in sorted({c for c, _ in contexts})]
     try:
         with associate(node, calling_aet, [(STUDY_ROOT_GET, uncompressed()), *contexts], roles=roles,

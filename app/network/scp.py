@@ -33,7 +33,7 @@ class StorageSCP:
     def __init__(self, config: NodeConfig, on_stored: StoreCallback, *,
                  expectations: Expectations | None = None, audit: "AuditLog | None" = None,
                  tls: ssl.SSLContext | None = None, port: int | None = None,
-                 max_pdu: int | None = None, request_deadline: float = 10.0,
+                 max_pdu: int | None = None, request_deadline: float = 5.0,
                  association_deadline: float | None = None) -> None:
         self.config = config
         self.ae_title = config.local.ae_title

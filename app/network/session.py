@@ -22,6 +22,7 @@ from app.tasks import Cancelled, ProgressFn, check_cancel, report
 
 if TYPE_CHECKING:
     from app.audit import AuditLog
+    from app.network.arrivals import Arrivals
     from app.network.retrieve import RetrieveResult
     from app.network.scp import StorageSCP
     from app.store import Cache
@@ -235,20 +236,18 @@ class NetworkSession:
         return out
 
     def retrieve(self, study_uid: str, progress: ProgressFn | None = None, cancel: threading.Event | None = None,
-                 *, node: str | Node | None = None) -> "RetrieveResult":
-        """Fetch the instances of a study the cache lacks, then flag or clear "incomplete".
+                 *, node: str | Node | None = None, arrivals: "Arrivals | None" = None) -> "RetrieveResult":
+        """Fetch the instances of a study the cache lacks (:func:`app.network.fetch.retrieve_into_cache`: the
+        method choice the CLI makes too, reader first, resumed after drops, "incomplete" flagged meanwhile).
 
-        WADO-RS when the node has a DICOMweb URL (the fastest path: ~1.9x dcmtk getscu measured), falling
-        back to its C-GET/C-MOVE if the DICOMweb request fails before anything arrived.
-
-        Positional ``(study_uid, progress, cancel)`` is the PrefetchQueue's retrieve signature.
+        ``arrivals`` lets the viewer follow which instances are in. Positional ``(study_uid, progress, cancel)``
+        is the PrefetchQueue's retrieve signature.
         """
-        from app.network.retrieve import retrieve_study
+        from app.network.fetch import choose_method, retrieve_into_cache
         from app.network.scu import NetworkError
-        from app.network.sink import cache_sink, mark_completeness
 
         peer = self.node(node, study_uid)
-        if peer.retrieve == "move" and self._scp is None and not peer.dicomweb:
+        if peer.retrieve == "move" and self._scp is None and choose_method(peer) == "move":
             raise NetworkError(f"C-MOVE from {peer.name} needs our Storage SCP, which is not listening")
         event = threading.Event()
         relay = Relay(cancel, event)
@@ -259,13 +258,10 @@ class NetworkSession:
             scp = self._scp  # kept: a restart of the SCP waits for this retrieve
         self._changed()
         try:
-            result = retrieve_study(peer, self.config.local.ae_title, study_uid, on_stored=cache_sink(self.cache),
-                                    scp=scp, have=self.cache.instance_uids(study_uid), audit=self.audit,
-                                    user=self.user, cancel=event, progress=progress, method="auto")
-        except Cancelled as exc:
-            partial = getattr(exc, "result", None)
-            if partial is not None:
-                mark_completeness(self.cache, study_uid, True, partial.expected, f"retrieve from {peer.name} cancelled")
+            result = retrieve_into_cache(self.cache, peer, self.config.local.ae_title, study_uid, scp=scp,
+                                         arrivals=arrivals, audit=self.audit, user=self.user, cancel=event,
+                                         progress=progress)
+        except Cancelled:
             raise
         except Exception as exc:
             self._error(f"retrieve from {peer.name}", exc)
@@ -278,7 +274,5 @@ class NetworkSession:
                 self._sync_scp()  # a restart or stop of the SCP waited for the retrieves
             else:
                 self._changed()
-        mark_completeness(self.cache, study_uid, result.incomplete, result.expected,
-                          f"retrieve from {peer.name} ended short")
         self._error(f"retrieve from {peer.name}", RuntimeError("study incomplete") if result.incomplete else None)
         return result

@@ -16,3 +16,23 @@ def compressed() -> list[str]:
                              RLELossless)
 
     return [JPEGLosslessSV1, JPEGLSLossless, JPEG2000Lossless, RLELossless, HTJ2KLossless, JPEGBaseline8Bit]
+
+
+LOSSY = frozenset({"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.81",
+                   "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.203"})
+
+
+def wire_preference(wire: str) -> list[str]:
+    """Transfer syntaxes to ask a transcoding PACS for, best first; ``"*"`` = as stored (the fallback).
+
+    ``lossless``: HTJ2K then JPEG-LS lossless (pixel-exact, ~4x smaller for CT); ``lossy``: JPEG-LS
+    near-lossless first; ``stored``: only as stored."""
+    lossless = ["1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.80"]
+    if wire == "stored":
+        return ["*"]
+    return (["1.2.840.10008.1.2.4.81"] if wire == "lossy" else []) + lossless + ["*"]
+
+
+def is_lossy(transfer_syntax: str) -> bool:
+    """True for a lossy compressed transfer syntax."""
+    return transfer_syntax in LOSSY

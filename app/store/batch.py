@@ -21,10 +21,12 @@ if TYPE_CHECKING:
 Entry = tuple[Prepared, "str | None", "str | None"]  # prepared object, source node, source label
 
 _EXISTING_SQL = (
-    "SELECT i.sha256, i.state, i.path, st.study_uid FROM instances i JOIN series se ON se.id = i.series_ref"
+    "SELECT i.sha256, i.state, i.path, st.study_uid, i.transfer_syntax FROM instances i"
+    " JOIN series se ON se.id = i.series_ref"
     " JOIN studies st ON st.id = se.study_ref WHERE i.sop_uid = ?"
 )
 DUPLICATE = "identical instance already stored"
+TRANSCODED = "same instance already stored in another transfer syntax"
 RESTORED = "restored a missing file"
 CONFLICT = "SOP Instance UID already stored with different content"
 
@@ -51,6 +53,15 @@ def _known(db: sqlite_utils.Database, root: Path, plan: Plan, p: Prepared) -> tu
     if row is None:
         return None
     return row[0], row[3], row[1] == "ok" and (root / row[2]).is_file()
+
+
+def _transcoded_copy(db: sqlite_utils.Database, root: Path, p: Prepared) -> bool:
+    row = db.execute(_EXISTING_SQL, [p.header.sop_instance_uid]).fetchone()
+    if row is None or row[1] != "ok":
+        return False
+    from app.store.equivalent import same_instance_other_syntax
+
+    return same_instance_other_syntax(resolve_inside(root, row[2]), row[4] or "", p)
 
 
 def plan_quarantine(db: sqlite_utils.Database, root: Path, plan: Plan, p: Prepared, reason: str,
@@ -84,6 +95,8 @@ def plan_entry(db: sqlite_utils.Database, root: Path, plan: Plan, entry: Entry, 
         plan.restore.append(h.sop_instance_uid)
         plan.seen[h.sop_instance_uid] = (p.sha256, known[1])
         return StoreResult("imported", RESTORED, **info)
+    if known is not None and _transcoded_copy(db, root, p):
+        return StoreResult("duplicate", TRANSCODED, **info)
     if known is not None:
         plan_quarantine(db, root, plan, p, CONFLICT, node, source, now)
         plan.conflicts.update((known[1], h.study_instance_uid))

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from app.tasks import Cancelled, ProgressFn
+from app.tasks import ProgressFn
 
 if TYPE_CHECKING:
     from app.network.retrieve import RetrieveResult
@@ -20,43 +20,24 @@ if TYPE_CHECKING:
 def retrieve(ws: "Workstation", node_name: str, study_uid: str, *, series_uid: Optional[str] = None,
              method: Optional[str] = None, refetch_all: bool = False, progress: Optional[ProgressFn] = None,
              cancel: Optional[threading.Event] = None) -> "RetrieveResult":
-    """Fetch what the cache lacks (everything with ``refetch_all``) by C-GET, C-MOVE (a Storage SCP runs for
-    the duration) or WADO-RS; the study is flagged incomplete when it ends short or is cancelled."""
-    from app.network.sink import mark_completeness
+    """Fetch what the cache lacks (everything with ``refetch_all``) the way the window does
+    (:func:`app.network.fetch.retrieve_into_cache`: WADO-RS when the node has a DICOMweb URL, else its
+    C-GET/C-MOVE; ``method`` overrides); a Storage SCP runs for the duration when C-MOVE may be used.
+    The study is flagged incomplete until nothing is missing."""
+    from app.network.fetch import retrieve_into_cache
+    from app.network.sink import cache_sink
 
-    node = ws.nodes().get(node_name)
-    try:
-        result = _fetch(ws, node, study_uid, series_uid, method or node.retrieve, refetch_all, progress, cancel)
-    except Cancelled as exc:
-        partial = getattr(exc, "result", None)
-        if partial is not None:
-            mark_completeness(ws.cache, study_uid, True, partial.expected, f"retrieve from {node.name} cancelled")
-        raise
-    mark_completeness(ws.cache, study_uid, result.incomplete, result.expected, f"retrieve from {node.name} ended short")
-    return result
-
-
-def _fetch(ws: "Workstation", node, study_uid, series_uid, method, refetch_all, progress, cancel):  # type: ignore[no-untyped-def]
-    from app.network.retrieve import retrieve_study
-    from app.network.sink import cache_sink, local_instance_uids
-
-    on_stored = cache_sink(ws.cache)
-    have = set() if refetch_all else local_instance_uids(ws.cache, study_uid)
-    if method == "dicomweb":
-        from app.network.dicomweb import DicomWebClient
-
-        with DicomWebClient.for_node(node) as client:
-            return client.retrieve_study(study_uid, on_stored, series_uid=series_uid, have=have, node_name=node.name,
-                                         audit=ws.audit, user=ws.user, cancel=cancel, progress=progress)
     cfg = ws.nodes()
+    node = cfg.get(node_name)
     scp = None
-    if method == "move":
+    if (method or node.retrieve) == "move":
         from app.network.scp import StorageSCP
 
-        scp = StorageSCP(cfg, on_stored, audit=ws.audit).start()
+        scp = StorageSCP(cfg, cache_sink(ws.cache), audit=ws.audit).start()
     try:
-        return retrieve_study(node, cfg.local.ae_title, study_uid, on_stored=on_stored, scp=scp, series_uid=series_uid,
-                              have=have, method=method, audit=ws.audit, user=ws.user, cancel=cancel, progress=progress)
+        return retrieve_into_cache(ws.cache, node, cfg.local.ae_title, study_uid, method=method, scp=scp,
+                                   series_uid=series_uid, refetch_all=refetch_all, audit=ws.audit, user=ws.user,
+                                   cancel=cancel, progress=progress)
     finally:
         if scp is not None:
             scp.stop()

@@ -87,3 +87,30 @@ def test_quarantined_object_later_retrieved_is_imported(cache: Cache) -> None:
     assert cache.store_bytes(data).status == "imported"
     [study] = cache.list_studies()
     assert study.num_instances == 1 and len(cache.list_quarantine()) == 1
+
+
+def test_same_instance_in_another_lossless_syntax_is_a_duplicate(cache: Cache, shared_data: Path) -> None:
+    """A PACS sends JPEG-LS once and uncompressed the next time: same pixels, no content conflict. A copy
+    whose pixels differ stays a conflict (the stored one is kept, the other quarantined)."""
+    import io
+
+    import pydicom
+    from pydicom.uid import JPEGLSLossless
+
+    source = shared_data / "ct" / "single" / "CT_small.dcm"
+    plain = pydicom.dcmread(source)
+    compressed = pydicom.dcmread(source)
+    compressed.compress(JPEGLSLossless, generate_instance_uid=False)
+    buf = io.BytesIO()
+    compressed.save_as(buf, enforce_file_format=True)
+    assert cache.store_bytes(buf.getvalue()).status == "imported"
+    again = cache.store_file(source)
+    assert (again.status, again.reason) == ("duplicate", "same instance already stored in another transfer syntax")
+    changed = plain.copy()
+    arr = changed.pixel_array.copy()
+    arr[0, 0] += 1
+    changed.PixelData = arr.tobytes()
+    buf = io.BytesIO()
+    changed.save_as(buf, enforce_file_format=True)
+    assert cache.store_bytes(buf.getvalue()).status == "quarantined"
+    assert cache.get_study(plain.StudyInstanceUID).flags == ("conflict",)

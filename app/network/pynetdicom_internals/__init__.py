@@ -12,6 +12,8 @@ installed pynetdicom (an upgrade fails there, naming the missing internal). Why 
 * ``requestor.TeleradAE`` (``AE._create_socket``) and ``acceptor.HardenedHandler``
   (``RequestHandler._create_association``, ``Association(ae, mode)``, ``_server``): our socket
   on every association we make or accept; TLS handshakes off the accept loop.
+* ``preassoc`` (``pdu.A_ASSOCIATE_RQ.decode``/``to_primitive``): the whole A-ASSOCIATE-RQ is read,
+  decoded and access-checked before an Association exists, so refused peers hold no slot.
 * ``store_rsp.fast_store_rsp`` (wraps ``dimse.send_msg``, sends through ``dul.send_pdu``):
   hand-encoded C-STORE-RSPs on our Storage SCP (~15% on a C-MOVE).
 * :func:`install` sets ``_config.LOG_HANDLER_LEVEL`` (no per-PDU debug formatting, ~10%) and

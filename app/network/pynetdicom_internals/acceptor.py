@@ -1,4 +1,5 @@
-"""The association server: TLS handshakes off the accept loop, DicomSocket and limits per association."""
+"""The association server: TLS handshake and A-ASSOCIATE-RQ checked before any Association exists
+(:mod:`.preassoc`), then pynetdicom's acceptor on a DicomSocket with the server's limits."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from copy import deepcopy
 from typing import Any
 
@@ -13,10 +15,12 @@ from pynetdicom import evt
 from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 
 from app.network.limits import Limits
+from app.network.pynetdicom_internals import preassoc
 from app.network.pynetdicom_internals.sockets import DicomSocket
 from app.network.pynetdicom_internals.store_rsp import fast_store_rsp
 
 LOG = logging.getLogger(__name__)
+REQUEST_PRIMITIVE_WAIT = 2.0  # s from the association's start to the decoded A-ASSOCIATE-RQ
 
 
 class HardenedHandler(RequestHandler):
@@ -25,30 +29,40 @@ class HardenedHandler(RequestHandler):
     server: "HardenedServer"
 
     def handle(self) -> None:
-        if isinstance(self.request, ssl.SSLSocket) and not self._tls_handshake():
+        """Pre-association phase here (no Association, no slot); then pynetdicom's association."""
+        server, sock = self.server, self.request
+        host = str(self.client_address[0])
+        with preassoc.pending(server.gate, host, sock):
+            started = time.monotonic()
+            request = None
+            if not isinstance(sock, ssl.SSLSocket) or self._tls_handshake(started):
+                request = preassoc.read_request(sock, host, server.limits, started)
+        if request is None:
+            _close(sock)
             return
-        super().handle()
+        sock.settimeout(None)
+        assoc = self._create_association(request)
+        evt.trigger(assoc, evt.EVT_CONN_OPEN, {"address": self.client_address})
+        assoc.start()
 
-    def _tls_handshake(self) -> bool:
+    def _tls_handshake(self, started: float) -> bool:
         """The TLS handshake runs here, in the connection's thread, under the request deadline."""
         sock = self.request
         try:
             sock.settimeout(self.server.limits.request_deadline or 10.0)
             sock.do_handshake()
-            sock.settimeout(None)
             return True
         except (OSError, ValueError) as exc:
             host = str(self.client_address[0])
             LOG.warning("TLS handshake from %s failed: %s", host, exc)
             if self.server.limits.on_refused is not None:
-                self.server.limits.on_refused(host, f"TLS handshake failed: {exc}")
-            try:
-                sock.close()
-            except OSError:
-                pass
+                try:
+                    self.server.limits.on_refused(host, f"TLS handshake failed: {exc}")
+                except Exception:
+                    LOG.exception("on_refused callback failed")
             return False
 
-    def _create_association(self) -> Any:
+    def _create_association(self, request: bytes) -> Any:
         from pynetdicom._globals import MODE_ACCEPTOR
         from pynetdicom.association import Association
 
@@ -56,7 +70,8 @@ class HardenedHandler(RequestHandler):
         assoc = Association(ae, MODE_ACCEPTOR)
         assoc._server = server
         assoc.name = "AcceptorThread@telerad"
-        assoc.set_socket(DicomSocket(assoc, client_socket=self.request, limits=server.limits))
+        assoc.set_socket(DicomSocket(assoc, client_socket=self.request, limits=server.limits, request=request))
+        _short_wait_for_request(assoc)
         assoc.acceptor.maximum_length = ae.maximum_pdu_size
         assoc.acceptor.ae_title = server.ae_title
         assoc.acceptor.address_info = self.local
@@ -67,6 +82,24 @@ class HardenedHandler(RequestHandler):
         fast_store_rsp(assoc)
         _bind_server_handlers(assoc, server)
         return assoc
+
+
+def _short_wait_for_request(assoc: Any) -> None:
+    """The A-ASSOCIATE-RQ is already buffered: wait for its primitive briefly, not ``acse_timeout``."""
+    normal = assoc.acse_timeout
+
+    def restore(event: Any) -> None:
+        event.assoc.acse_timeout = normal
+
+    assoc.acse_timeout = REQUEST_PRIMITIVE_WAIT
+    assoc.bind(evt.EVT_REQUESTED, restore)
+
+
+def _close(sock: socket.socket) -> None:
+    try:
+        sock.close()
+    except OSError:
+        pass
 
 
 def _bind_server_handlers(assoc: Any, server: ThreadedAssociationServer) -> None:
@@ -84,6 +117,7 @@ class HardenedServer(ThreadedAssociationServer):
     """Threaded association server whose TLS handshakes run in each connection's thread."""
 
     limits: Limits = Limits()
+    gate: preassoc.PendingGate = preassoc.PendingGate(4, 64)
     daemon_threads = True
     block_on_close = False
 
@@ -102,6 +136,7 @@ def start(ae: Any, address: tuple[str, int], *, limits: Limits, ssl_context: ssl
                             ssl_context=ssl_context, evt_handlers=handlers,
                             server_class=HardenedServer, request_handler=HardenedHandler)
     server.limits = limits
+    server.gate = preassoc.PendingGate(limits.pending_per_address, limits.pending_total)
     threading.Thread(target=server.serve_forever, name=f"DicomServer@{address[1]}", daemon=True).start()
     ae._servers.append(server)
     return server

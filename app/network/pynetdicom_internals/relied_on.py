@@ -67,6 +67,9 @@ RELIED_ON: tuple[Internal, ...] = (
     Internal(f"{_DUL}.socket", "instance", "the DicomSocket a lean C-GET borrows"),
     Internal(f"{_DUL}._idle_timer", "instance", "restarted while a lean C-GET owns the socket (no idle abort)"),
     Internal("pynetdicom.timer:Timer.restart", "callable", "see _idle_timer"),
+    Internal("pynetdicom.pdu:A_ASSOCIATE_RQ.decode", "callable",
+             "preassoc checks an A-ASSOCIATE-RQ decodes before any Association exists", ("bytestream",)),
+    Internal("pynetdicom.pdu:A_ASSOCIATE_RQ.to_primitive", "callable", "see A_ASSOCIATE_RQ.decode"),
     Internal(f"{_DUL}.send_pdu", "callable", "the fast C-STORE-RSP sends its P-DATA-TF through it", ("primitive",)),
 )
 

@@ -6,7 +6,8 @@ accept. It
 * sets ``TCP_NODELAY`` (dcmtk/Orthanc otherwise stall ~44 ms per response with Nagle),
 * reads in large chunks and refuses any PDU longer than allowed *before* reading its body
   (pynetdicom reads whatever length a peer declares),
-* enforces overall deadlines (request received within N s, whole association within M s) that a
+* enforces overall deadlines (whole association within M s; the A-ASSOCIATE-RQ is read first by
+  :mod:`.preassoc`, before any Association exists) that a
   peer dripping one byte at a time cannot extend,
 * merges consecutive P-DATA-TF PDUs of one DIMSE message that are already buffered into one PDU
   (PDV items kept as they are), so pynetdicom's per-PDU Python work runs once per batch, and
@@ -28,6 +29,7 @@ from typing import Any
 from pynetdicom.transport import AssociationSocket
 
 from app.network.limits import Limits
+from app.network.pynetdicom_internals.preassoc import ABORT_PDU, refuse
 
 LOG = logging.getLogger(__name__)
 
@@ -35,7 +37,6 @@ CHUNK = 1024 * 1024
 MAX_MERGED = 8 * 1024 * 1024
 NON_DATA_PDU_CAP = 64 * 1024  # A-ASSOCIATE-RQ/AC/RJ, release, abort
 POLL = 0.02  # longest the reactor sleeps when nothing happens (kill/timer checks)
-ABORT_PDU = bytes([0x07, 0, 0, 0, 0, 4, 0, 0, 2, 0])  # A-ABORT, source: service provider
 
 
 def set_nodelay(sock: socket.socket) -> None:
@@ -65,13 +66,13 @@ class DicomSocket(AssociationSocket):
     """pynetdicom association socket with limits, coalescing and event-driven wake-ups."""
 
     def __init__(self, assoc: Any, client_socket: socket.socket | None = None,
-                 address: Any = None, limits: Limits | None = None) -> None:
+                 address: Any = None, limits: Limits | None = None, request: bytes | None = None) -> None:
         self._limits = limits
-        self._rbuf = bytearray()
+        self._rbuf = bytearray(request or b"")  # an acceptor's A-ASSOCIATE-RQ, already checked
         self._rpos = 0
         self._pending: bytearray | None = None
         self._started = time.monotonic()
-        self._associated = False
+        self._associated = request is not None
         self._paused = False  # a lean DIMSE loop owns the socket (see hand_over)
         self._parked = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -96,25 +97,8 @@ class DicomSocket(AssociationSocket):
 
     def refuse(self, reason: str, pdu: bytes = ABORT_PDU) -> None:
         """Send ``pdu`` (an A-ABORT by default) and shut the connection; the reactor then ends."""
-        sock = self.socket
-        if sock is None:
-            return
-        peer = self._peer_host()
-        LOG.warning("refusing association from %s: %s", peer, reason)
-        if self._limits is not None and self._limits.on_refused is not None:
-            try:
-                self._limits.on_refused(peer, reason)
-            except Exception:  # an audit failure must not keep the connection open
-                LOG.exception("on_refused callback failed")
-        try:
-            sock.settimeout(1.0)
-            sock.sendall(pdu)
-        except OSError:
-            pass
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        if self.socket is not None:
+            refuse(self.socket, self._peer_host(), reason, self._limits, pdu)
 
     def _peer_host(self) -> str:
         try:
@@ -205,8 +189,6 @@ class DicomSocket(AssociationSocket):
             return header
         body = self._take(length)
         if pdu_type == 0x01:
-            if not self._check_access(header + body):
-                return bytearray()
             self._associated = True
         elif pdu_type == 0x04:
             body = self._merge(body)
@@ -226,19 +208,6 @@ class DicomSocket(AssociationSocket):
             self._rpos += 6
             body += self._take(length)
         return body
-
-    def _check_access(self, pdu: bytearray) -> bool:
-        if self._limits is None or self._limits.access is None or len(pdu) < 42:
-            return True
-        called = bytes(pdu[10:26]).decode("ascii", "replace").strip()
-        calling = bytes(pdu[26:42]).decode("ascii", "replace").strip()
-        reason = self._limits.access(calling, called, self._peer_host())
-        if reason is None:
-            return True
-        # A-ASSOCIATE-RJ: rejected-permanent (1), by the service user (1), with ``reason``
-        self.refuse(f"calling AE {calling!r} / called AE {called!r} not allowed (reason {reason})",
-                    bytes([0x03, 0, 0, 0, 0, 4, 0, 1, 1, reason]))
-        return False
 
     # -- lending the socket to a lean DIMSE loop (see SocketLease) ---------------------------
     def hand_over(self, timeout: float = 5.0) -> bytearray:
