@@ -18,5 +18,11 @@ def record_quietly(audit: AuditLog | None, event: AuditEvent | str, **fields: An
         return
     try:
         audit.record(event, **fields)
-    except Exception:
-        log.exception("audit record failed (%s)", getattr(event, "name", event))
+    except Exception as exc:
+        from app.db.connection import storage_failure
+
+        full = storage_failure(exc)
+        if full is not None:  # a full disk: one line, not a traceback per refused store
+            log.error("audit record failed (%s): %s", getattr(event, "name", event), full)
+        else:
+            log.exception("audit record failed (%s)", getattr(event, "name", event))

@@ -33,7 +33,20 @@ COMMANDS = {
 
 
 # Errors whose message is meant for the user (another process holds the cache, a newer schema...).
-USER_ERRORS = {"CacheLockedError", "NotACacheError", "SchemaTooNewError", "WorkstationError"}
+USER_ERRORS = {"CacheLockedError", "NotACacheError", "SchemaTooNewError", "WorkstationError", "DiskFullError"}
+
+
+def storage_error(exc: BaseException) -> str | None:
+    """A one-line message if ``exc`` (or what caused it) is a full or read-only disk, else None."""
+    from app.db.connection import storage_failure
+
+    found = storage_failure(exc)
+    if found is None:
+        return None
+    if isinstance(found, OSError):
+        where = f" ({found.filename})" if found.filename else ""
+        return f"{found.strerror or found}{where}: free some disk space and try again"
+    return f"cannot write the data folder ({found}); is the disk full? free some space and try again"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,10 +81,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     module = importlib.import_module(COMMANDS[args.command][0])
     try:
         return int(module.execute(args) or 0)
-    except Exception as exc:  # the cache's own refusals get one clear line, not a traceback
-        if not any(cls.__name__ in USER_ERRORS for cls in type(exc).__mro__):
+    except Exception as exc:  # the cache's own refusals and a full disk get one clear line, not a traceback
+        message = str(exc) if any(cls.__name__ in USER_ERRORS for cls in type(exc).__mro__) else storage_error(exc)
+        if message is None:
             raise
-        print(f"telerad {args.command}: {exc}", file=sys.stderr)
+        print(f"telerad {args.command}: {message}", file=sys.stderr)
         return 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 from pathlib import Path
@@ -21,6 +22,13 @@ class SchemaTooNewError(RuntimeError):
     """The database was written by a newer version of the application."""
 
 
+class DiskFullError(RuntimeError):
+    """The disk holding a database is full and the database cannot even be read."""
+
+
+LOW_SPACE_BYTES = 1024 * 1024  # below this, a failing open is taken for a full disk
+
+
 def open_database(path: Path, migrations: Sequence[Step] | None, *, label: str,
                   too_new: type[Exception] = SchemaTooNewError, durability: Durability = "FULL",
                   target: int | None = None) -> sqlite_utils.Database:
@@ -36,13 +44,69 @@ def open_database(path: Path, migrations: Sequence[Step] | None, *, label: str,
     if new:
         _owner_only(path)
     db = sqlite_utils.Database(conn)
-    db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-    db.execute("PRAGMA foreign_keys = ON")
-    db.enable_wal()
-    db.execute(f"PRAGMA synchronous = {durability}")
+    try:
+        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        db.execute("PRAGMA foreign_keys = ON")
+        db.enable_wal()
+        db.execute(f"PRAGMA synchronous = {durability}")
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if new or not disk_full(path.parent):
+            raise
+        db = _read_only(path, exc)
     if migrations is not None:
         apply_migrations(db, migrations, too_new=too_new, label=label, target=target)
     return db
+
+
+def disk_full(folder: Path) -> bool:
+    """True if the file system holding ``folder`` has (almost) no space left for us."""
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < LOW_SPACE_BYTES
+
+
+def _read_only(path: Path, cause: Exception) -> sqlite_utils.Database:
+    """A read-only connection on a full disk (SQLite cannot create the WAL index there): ``immutable``
+    when the WAL is empty (nothing unflushed), plain read-only over the existing WAL index otherwise.
+    Writes through it fail with "attempt to write a readonly database"."""
+    wal = path.with_name(path.name + "-wal")
+    flag = "mode=ro" if wal.exists() and wal.stat().st_size > 0 else "immutable=1"
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?{flag}", uri=True, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise DiskFullError(f"the disk holding {path} is full; free some space ({exc})") from cause
+    db = sqlite_utils.Database(conn)
+    db._telerad_read_only = True  # type: ignore[attr-defined]
+    return db
+
+
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
+# what SQLite says when the disk under a database is full, or through the full-disk read-only fallback
+SQLITE_STORAGE_MESSAGES = ("database or disk is full", "disk i/o error", "attempt to write a readonly database")
+
+
+def storage_failure(exc: BaseException | None) -> BaseException | None:
+    """The full / read-only storage error in ``exc`` or its causes (OSError ENOSPC, EDQUOT, EFBIG,
+    EROFS; SQLite "disk is full" and alike, :class:`DiskFullError`), or None: a programming error."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, DiskFullError) or (isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS):
+            return exc
+        if isinstance(exc, sqlite3.OperationalError) and str(exc).lower() in SQLITE_STORAGE_MESSAGES:
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def is_read_only(db: sqlite_utils.Database) -> bool:
+    """True for the read-only connection :func:`open_database` falls back to on a full disk."""
+    return bool(getattr(db, "_telerad_read_only", False))
 
 
 def _owner_only(path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Union
 import sqlite_utils
 
 from app.clock import utc_iso as utc_now
+from app.db.connection import disk_full, is_read_only
 from app.store import queries, schema
 from app.store.batch import Entry, Plan, execute, plan_entry, plan_quarantine
 from app.store.files import OBJECTS, QUARANTINE, TMP, fsync_dir
@@ -47,6 +49,29 @@ def read_input(path: Path) -> bytes | StoreResult:
         return Path(path).read_bytes()
     except OSError as exc:
         return StoreResult("rejected", f"cannot read file: {exc.strerror or exc}")
+
+
+def _checkpoint_and_close(db: sqlite_utils.Database) -> bool:
+    """Checkpoint the WAL into the index and close it; False if the disk refused (data kept in the WAL)."""
+    try:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return True
+    except sqlite3.OperationalError as exc:  # full disk, read-only fallback: the WAL stays as it is
+        log.warning("cache index not checkpointed at close: %s", exc)
+        return False
+    finally:
+        db.close()
+
+
+def _write_marker(marker: Path) -> None:
+    try:
+        with open(marker, "wb") as fh:
+            fh.write(utc_now().encode())
+            os.fsync(fh.fileno())
+        fsync_dir(marker.parent)
+    except OSError as exc:  # no marker: the next open checks every file, as after a crash
+        log.info("clean-shutdown marker not written: %s", exc)
+        marker.unlink(missing_ok=True)
 
 
 class CacheClosedError(RuntimeError):
@@ -87,10 +112,15 @@ class Cache:
             unclean = (root / "cache.sqlite").exists() and not marker.exists()
             marker.unlink(missing_ok=True)
             fsync_dir(root)
-            db, report = open_database(root, check=unclean or check)
+            full = disk_full(root)
+            db, report = open_database(root, check=(unclean or check) and not full)
             report.unclean_shutdown = unclean
             cache = cls(root, db, lock)
-            cache.reconcile_report = reconcile(cache, report, full=unclean or check or report.database_rebuilt)
+            if full or is_read_only(db):  # nothing can be repaired on a full disk: read as it is
+                log.warning("the disk holding %s is full: the cache is read as it is, not checked", root)
+                cache.reconcile_report = report
+            else:
+                cache.reconcile_report = reconcile(cache, report, full=unclean or check or report.database_rebuilt)
         except BaseException:
             lock.release()
             raise
@@ -108,19 +138,20 @@ class Cache:
             return self.reconcile_report
 
     def close(self) -> None:
-        """Checkpoint, close the index and write the clean-shutdown marker. Idempotent."""
+        """Checkpoint, close the index and write the clean-shutdown marker. Idempotent.
+
+        On a full disk the checkpoint and the marker may fail: the index stays consistent (its WAL is
+        kept), the lock is released, and the next open walks the store as after a crash."""
         with self._lock:
             if self._db is None:
                 return
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self._db.close()
-            self._db = None
-            marker = self.root / CLEAN_MARKER
-            with open(marker, "wb") as fh:
-                fh.write(utc_now().encode())
-                os.fsync(fh.fileno())
-            fsync_dir(self.root)
-            self._file_lock.release()
+            db, self._db = self._db, None
+            try:
+                clean = _checkpoint_and_close(db)
+                if clean:
+                    _write_marker(self.root / CLEAN_MARKER)
+            finally:
+                self._file_lock.release()
 
     def __enter__(self) -> Cache:
         return self

@@ -1,0 +1,67 @@
+"""The window warns early when the disk holding the data dir runs low (issue 15, item 4), on a real
+24 MiB tmpfs filled step by step (mounting needs root, as in CI: the test fails without it)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from app.config import resolve_paths
+
+
+def _fill_to(mount: Path, leave: int) -> None:
+    fd = os.open(mount / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        for size in (1 << 16, 4096, 512, 1):
+            try:
+                while True:
+                    st = os.statvfs(mount)
+                    if st.f_bavail * st.f_frsize - size < leave or not os.write(fd, b"\0" * size):
+                        break
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)], capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        pytest.fail(f"cannot mount a small tmpfs (needs root): {done.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_status_bar_warns_when_space_runs_low(qtbot, small_disk: Path, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
+    from app.ui.main_window import MainWindow
+    from app.workstation import Workstation
+
+    paths = resolve_paths(str(small_disk / "home"))
+    paths.config_dir.mkdir(parents=True)
+    ws = Workstation(paths, "tester")
+    win = MainWindow(ws)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        warning = win.disk_warning
+        assert not warning.isVisible()  # an empty 24 MiB disk is fine
+        _fill_to(small_disk, 800 * 1024)  # under 5 % of 24 MiB
+        warning.refresh()
+        assert warning.isVisible() and warning.text().startswith("Disk space low"), warning.text()
+        _fill_to(small_disk, 0)
+        warning.refresh()
+        assert warning.isVisible() and warning.text().startswith("Disk full"), warning.text()
+        win.grab().save(str(artifacts / "disk_full_warning.png"))
+        (small_disk / "filler").unlink()
+        warning.refresh()
+        assert not warning.isVisible()
+    finally:
+        win.close()
+        ws.close()
