@@ -39,7 +39,7 @@ test-gui: $(STAMP)  ## GUI tests (pytest-qt, private Xvfb started by tests/gui/c
 	$(PY) -m pytest tests/gui $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## All benchmarks (loading/decoding, 2D viewer, MPR, network), ratios vs references in the same run
-	@status=0; for b in run worklist viewer mpr network; do echo "=== bench/$$b.py"; $(PY) bench/$$b.py || status=1; done; exit $$status
+	@status=0; for b in run worklist scale viewer mpr network; do echo "=== bench/$$b.py"; $(PY) bench/$$b.py || status=1; done; exit $$status
 
 lock:  ## Refresh constraints.txt from the current venv
 	$(PY) -m pip freeze --exclude-editable | grep -v '^telerad' > constraints.txt

@@ -30,9 +30,9 @@ def execute(args: argparse.Namespace) -> int:
 
 def study_dict(summary: "StudySummary") -> dict[str, Any]:
     """The documented JSON form of one study: every summary field, counts as ``series``/``instances``."""
-    from dataclasses import asdict
+    from dataclasses import fields
 
-    out = asdict(summary)
+    out = {f.name: getattr(summary, f.name) for f in fields(summary)}  # flat: no asdict deep copy
     out["series"] = out.pop("num_series")
     out["instances"] = out.pop("num_instances")
     out["modalities"] = list(summary.modalities)

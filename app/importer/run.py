@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from app.audit import AuditLog
 
 log = logging.getLogger(__name__)
-BATCH_SIZE = 32  # inputs per group commit
+BATCH_SIZE = 128  # inputs per group commit (one syncfs pair per batch)
 BATCH_BYTES = 256 * 1024**2  # ... or fewer, when they hold this much data
 
 

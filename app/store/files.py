@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import re
+import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from app.dicom.uids import is_tolerated_uid
@@ -64,14 +67,44 @@ def _make_dirs(root: Path, directory: Path, pending: set[Path]) -> None:
         pending.add(new_dir.parent)
 
 
-def _write_temp(root: Path, data: bytes) -> str:
-    """Write ``data`` to a new file in ``root/tmp`` and fsync it; return its path."""
+def _syncfs_fn() -> "Callable[[int], int] | None":
+    """libc ``syncfs`` (Linux): flush one filesystem's dirty data and metadata in one call."""
+    if not sys.platform.startswith("linux"):  # pragma: no cover
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.syncfs  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # pragma: no cover
+        return None
+
+
+_SYNCFS = _syncfs_fn()
+
+
+def sync_filesystem(directory: Path) -> bool:
+    """``syncfs`` the filesystem holding ``directory``; False where unavailable (caller fsyncs per file).
+    Raises OSError if the kernel reports a write-back error."""
+    if _SYNCFS is None:  # pragma: no cover
+        return False
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        if _SYNCFS(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+    finally:
+        os.close(fd)
+    return True
+
+
+def _write_temp(root: Path, data: bytes, *, fsync: bool = True) -> str:
+    """Write ``data`` to a new file in ``root/tmp`` (fsync'd unless the caller syncs the filesystem)."""
     fd, tmp_name = tempfile.mkstemp(dir=root / TMP, suffix=".part")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if fsync:
+                os.fsync(fh.fileno())
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
@@ -89,16 +122,36 @@ def _move_into_place(root: Path, tmp_name: str, dest: Path, pending: set[Path]) 
 
 
 def write_many(root: Path, entries: list[tuple[PurePosixPath, bytes]], written: list[Path]) -> None:
-    """Crash-safe group write: each file to ``root/tmp`` + fsync, renamed into place, then ONE fsync per
-    directory touched (deepest first). All are durable when this returns; ``written`` collects the
-    placed paths (also on failure, so the caller can undo them)."""
+    """Crash-safe group write: every file to ``root/tmp``, then ONE ``syncfs`` (per-file fsync where it
+    is unavailable) so all contents are durable, then each renamed into place, a second ``syncfs`` and
+    one fsync per directory touched (deepest first). All are durable when this returns; ``written``
+    collects the placed paths (also on failure, so the caller can undo them)."""
+    batched = len(entries) > 1 and _SYNCFS is not None
+    temps: list[str] = []
+    try:
+        for _relpath, data in entries:
+            temps.append(_write_temp(root, data, fsync=not batched))
+        if batched:
+            sync_filesystem(root / TMP)
+            crashpoint("after_batch_sync")
+    except BaseException:
+        for name in temps:
+            Path(name).unlink(missing_ok=True)
+        raise
     directories: set[Path] = set()  # where entries were renamed or new directories created
-    for relpath, data in entries:
-        dest = resolve_inside(root, relpath)
-        _move_into_place(root, _write_temp(root, data), dest, directories)
+    for index, ((relpath, _data), tmp_name) in enumerate(zip(entries, temps)):
+        try:
+            dest = resolve_inside(root, relpath)
+            _move_into_place(root, tmp_name, dest, directories)
+        except BaseException:
+            for name in temps[index + 1:]:
+                Path(name).unlink(missing_ok=True)
+            raise
         written.append(dest)
         directories.add(dest.parent)
         crashpoint("after_rename")
+    if batched:
+        sync_filesystem(root)
     for directory in sorted(directories, key=lambda d: len(d.parts), reverse=True):
         fsync_dir(directory)
 

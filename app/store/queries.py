@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,17 @@ _INSTANCES_SQL = """SELECT i.*, se.series_uid FROM instances i JOIN series se ON
              ORDER BY i.instance_number IS NULL, i.instance_number, i.id"""
 
 
+_SAFE_REL = re.compile(r"(?:objects|quarantine)(?:/[0-9A-Za-z_.-]+)+")
+
+
+def _path(root: Path, rel: str) -> Path:
+    """Absolute path of an indexed relative path: a plain join for the paths the store writes (no ``..``,
+    no symlink-free check needed, no syscall), else :func:`resolve_inside`."""
+    if _SAFE_REL.fullmatch(rel) and "/../" not in f"/{rel}/" and "/./" not in f"/{rel}/":
+        return Path(f"{root}/{rel}")
+    return resolve_inside(root, rel)
+
+
 def _instance(root: Path, r: dict[str, Any]) -> InstanceRecord:
     return InstanceRecord(
         sop_instance_uid=r["sop_uid"],
@@ -113,7 +125,7 @@ def _instance(root: Path, r: dict[str, Any]) -> InstanceRecord:
         series_instance_uid=r["series_uid"],
         instance_number=r["instance_number"],
         transfer_syntax_uid=r["transfer_syntax"],
-        path=resolve_inside(root, r["path"]),
+        path=_path(root, r["path"]),
         size=r["size"],
         sha256=r["sha256"],
         pixel_offset=r["pixel_offset"],
@@ -154,7 +166,7 @@ def list_quarantine(db: sqlite_utils.Database, root: Path) -> list[QuarantineRec
     """Quarantined files, oldest first."""
     return [
         QuarantineRecord(
-            path=resolve_inside(root, r["path"]),
+            path=_path(root, r["path"]),
             sha256=r["sha256"],
             sop_instance_uid=r["sop_uid"],
             study_instance_uid=r["study_uid"],

@@ -3,7 +3,7 @@
 from app.worklist.db import DB_FILENAME, SCHEMA_VERSION, WorklistDB, WorklistSchemaError
 from app.worklist.model import ClaimedError, Worklist
 from app.worklist.prefetch import PrefetchQueue, PrefetchState, plan_prefetch, prefetch_worklist
-from app.worklist.query import TO_READ, WorklistFilter, facets, filter_entries, sort_entries
+from app.worklist.query import TO_READ, WorklistFilter, facets, filter_entries, narrows, sort_entries
 from app.worklist.rules import DEFAULT_PRIORITY_RULES, DEFAULT_SUBSPECIALTY_RULES, Facts, Rule
 from app.worklist.status import IllegalTransition, check_transition
 from app.worklist.types import (
@@ -15,6 +15,6 @@ __all__ = [
     "DB_FILENAME", "DEFAULT_PRIORITY_RULES", "NO_REPORT", "ReportMark", "ReportMarks", "DEFAULT_SUBSPECIALTY_RULES", "SCHEMA_VERSION", "TO_READ",
     "ClaimedError", "Clock", "Facts", "IllegalTransition", "PrefetchQueue", "PrefetchState", "Priority", "Rule",
     "Status", "TatState", "Worklist", "WorklistConfig", "WorklistDB", "WorklistEntry", "WorklistFilter",
-    "WorklistSchemaError", "check_transition", "facets", "filter_entries", "format_clock", "plan_prefetch",
+    "WorklistSchemaError", "check_transition", "facets", "filter_entries", "narrows", "format_clock", "plan_prefetch",
     "prefetch_worklist", "sort_entries", "utc_now",
 ]

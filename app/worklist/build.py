@@ -21,6 +21,33 @@ class RuleSet:
     subspecialty_rules: tuple[Rule, ...]
 
 
+_MEMO: dict[tuple[int, Facts], Any] = {}  # (id of a rules tuple, facts) -> matches; rules tuples are kept alive
+_KEEP: dict[int, Sequence[Rule]] = {}  # ... here, so an id is never reused while memoised
+
+
+def _memo(kind: int, rules: Sequence[Rule], facts: Facts, compute: Any) -> Any:
+    """Memoised rule matching: many studies share their facts (modality, body part, site, age...)."""
+    key = (id(rules) * 2 + kind, facts)
+    try:
+        return _MEMO[key]
+    except KeyError:
+        pass
+    if len(_MEMO) > 200_000:
+        _MEMO.clear()
+        _KEEP.clear()
+    _KEEP[id(rules)] = rules
+    value = _MEMO[key] = compute(rules, facts)
+    return value
+
+
+def _all_matches(rules: Sequence[Rule], facts: Facts) -> tuple[Rule, ...]:
+    return _memo(0, rules, facts, lambda r, f: tuple(all_matches(r, f)))  # type: ignore[no-any-return]
+
+
+def _first_match(rules: Sequence[Rule], facts: Facts) -> Rule | None:
+    return _memo(1, rules, facts, first_match)  # type: ignore[no-any-return]
+
+
 def parse_time(text: str | None) -> datetime | None:
     """ISO 8601 text as an aware datetime (naive taken as UTC), or None."""
     if not text:
@@ -36,7 +63,17 @@ def iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
-def request_fields(row: Mapping[str, Any] | None) -> RequestFields:
+def index_fields(study: Any) -> RequestFields:
+    """The request fields a study summary from the cache index carries ('' when absent)."""
+    return RequestFields(getattr(study, "requested_procedure_priority", "") or "",
+                         getattr(study, "study_priority_id", "") or "", getattr(study, "patient_age", "") or "",
+                         getattr(study, "requesting_service", "") or "")
+
+
+def request_fields(row: Mapping[str, Any] | None, study: Any = None) -> RequestFields:
+    """The study's own index fields when it has them (a cached study), else the recorded row."""
+    if study is not None and hasattr(study, "requested_procedure_priority"):
+        return index_fields(study)
     if not row or not row.get("found"):
         return RequestFields()
     return RequestFields(row.get("requested_procedure_priority") or "", row.get("study_priority_id") or "",
@@ -60,7 +97,7 @@ def choose_priority(override: str | None, fields: RequestFields, facts: Facts,
     from_header = header_priority(fields)
     if from_header is not None:
         found.append((from_header, "header"))
-    for rule in all_matches(rules, facts):
+    for rule in _all_matches(rules, facts):
         try:
             found.append((Priority.parse(rule.result), "rule"))
         except ValueError:
@@ -71,7 +108,7 @@ def choose_priority(override: str | None, fields: RequestFields, facts: Facts,
 
 
 def subspecialty(facts: Facts, rules: Sequence[Rule]) -> str:
-    rule = first_match(rules, facts)
+    rule = _first_match(rules, facts)
     return rule.result if rule is not None else FALLBACK_SUBSPECIALTY
 
 
@@ -88,7 +125,7 @@ def reading_status(recorded: Status, report: ReportMark) -> Status:
 def build_entry(study: Any, *, local: bool, state: Mapping[str, Any], fields_row: Mapping[str, Any] | None,
                 rules: RuleSet, priors: tuple[str, ...], report: ReportMark = NO_REPORT) -> WorklistEntry:
     """One entry; ``state`` is the persisted row (it always exists once a study has been seen)."""
-    fields = request_fields(fields_row)
+    fields = request_fields(fields_row, study)
     facts = facts_of(study, fields)
     priority, source = choose_priority(state.get("priority_override"), fields, facts, rules.priority_rules)
     arrival = parse_time(state.get("arrival")) or datetime.now(timezone.utc)

@@ -91,8 +91,9 @@ class WorklistDB:
 
     def insert_states(self, rows: list[dict[str, Any]]) -> None:
         """Add rows for newly seen studies (existing rows are left alone)."""
-        with self.lock, self.transaction():
-            self.db["state"].insert_all(rows, pk="study_uid", ignore=True)
+        if rows:
+            with self.lock, self.transaction():
+                self._insert_rows("INSERT OR IGNORE", "state", rows)
 
     def add_history(self, study_uid: str, time: str, user: str, action: str, old: str, new: str) -> None:
         with self.lock:
@@ -107,14 +108,26 @@ class WorklistDB:
         with self.lock:
             return {r["study_uid"]: r for r in self.db.query("SELECT * FROM request_fields")}
 
+    def request_field_uids(self) -> set[str]:
+        with self.lock:
+            return {r[0] for r in self.db.execute("SELECT study_uid FROM request_fields")}
+
     def request_field(self, study_uid: str) -> dict[str, Any] | None:
         with self.lock:
             rows = list(self.db.query("SELECT * FROM request_fields WHERE study_uid = ?", [study_uid]))
         return rows[0] if rows else None
 
     def put_request_fields(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
         with self.lock, self.transaction():
-            self.db["request_fields"].upsert_all(rows, pk="study_uid")
+            self._insert_rows("INSERT OR REPLACE", "request_fields", rows)
+
+    def _insert_rows(self, verb: str, table: str, rows: list[dict[str, Any]]) -> None:
+        """One executemany for rows sharing the first row's keys (fixed column names from this module)."""
+        cols = list(rows[0])
+        sql = f"{verb} INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        self.db.conn.executemany(sql, [[row.get(c) for c in cols] for row in rows])
 
     def forget(self, study_uid: str) -> None:
         """Drop a study's state and cached header fields (its history stays)."""

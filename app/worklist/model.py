@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from app.tasks import ProgressFn, check_cancel, report
 from app.worklist import remote as remote_mod
-from app.worklist.build import RuleSet, build_entry, iso
+from app.worklist.build import RuleSet, build_entry, index_fields, iso
 from app.worklist.db import DB_FILENAME, WorklistDB
-from app.worklist.header import read_request_fields
 from app.worklist.priors import priors_index
 from app.worklist.rules import DEFAULT_PRIORITY_RULES, DEFAULT_SUBSPECIALTY_RULES, Rule, rules_from_json, rules_to_json
 from app.worklist.status import check_transition, path_to
@@ -126,23 +125,17 @@ class Worklist:
 
     def _read_headers(self, cache: "Cache", local: list[Any], progress: ProgressFn | None,
                       cancel: threading.Event | None) -> None:
-        known = self.db.request_fields()
-        todo = [s.study_instance_uid for s in local if s.study_instance_uid not in known]
-        rows: list[dict[str, Any]] = []
+        """Record the request fields of studies not seen before, from the study index (no DICOM reads:
+        the index holds them since schema v3, filled at store time or by the backfill after a migration)."""
+        known = self.db.request_field_uids()
+        todo = [s for s in local if s.study_instance_uid not in known]
         now = iso(self.clock())
-        for i, uid in enumerate(todo):
-            check_cancel(cancel)
-            fields = read_request_fields(cache, uid)
-            row: dict[str, Any] = {"study_uid": uid, "found": int(fields is not None), "read_at": now}
-            if fields is not None:
-                row.update(vars(fields))
-            rows.append(row)
-            report(progress, i + 1, len(todo), "reading request fields")
-            if len(rows) >= 200:
-                self.db.put_request_fields(rows)
-                rows = []
+        rows = [{"study_uid": s.study_instance_uid, "found": 1, "read_at": now, **vars(index_fields(s))}
+                for s in todo]
+        check_cancel(cancel)
         if rows:
             self.db.put_request_fields(rows)
+        report(progress, len(todo), len(todo), "request fields from the index")
 
     def _first_sight(self, studies: dict[str, Any], reference: set[str]) -> None:
         """Create state rows for studies never seen: arrival = time received (else now)."""
@@ -155,7 +148,9 @@ class Worklist:
             self.db.insert_states(rows)
 
     def _rebuild_all(self) -> None:
-        states, fields = self.db.states(), self.db.request_fields()
+        states = self.db.states()
+        need_rows = any(not hasattr(s, "requested_procedure_priority") for s in self._studies.values())
+        fields = self.db.request_fields() if need_rows else {}
         marks = self.marks(None) if self.marks is not None else {}
         self._entries = {
             uid: build_entry(s, local=uid in self._local, state=states.get(uid, {}), fields_row=fields.get(uid),

@@ -47,6 +47,16 @@ class WorklistFilter:
         return True
 
 
+def narrows(old: WorklistFilter, new: WorklistFilter) -> bool:
+    """True if every entry ``new`` matches is matched by ``old`` too (only the search text grew at its end):
+    filtering ``old``'s result with ``new`` then equals a full scan, in the same order."""
+    from dataclasses import replace
+
+    old_text, new_text = old.text.lower(), new.text.lower()
+    return (replace(old, text="") == replace(new, text="") and new_text != old_text
+            and new_text.startswith(old_text) and bool(old_text.strip()))
+
+
 def filter_entries(entries: Iterable[WorklistEntry], f: WorklistFilter) -> list[WorklistEntry]:
     return [e for e in entries if f.matches(e)]
 

@@ -41,11 +41,19 @@ def _run_child(root: Path, folder: Path, crashpoint: str | None) -> subprocess.C
 
 
 def _expected(point: str, hit: int) -> tuple[int, int, int]:
-    """(instances visible after reconcile, files adopted by reconcile, temp files removed)."""
+    """(instances visible after reconcile, files adopted by reconcile, temp files removed).
+
+    A batch writes all its temp files, syncs the filesystem once, then renames them all, then commits."""
     if point in ("after_temp_write", "after_rename"):  # per file; earlier batches are committed
-        done = hit - 1 if point == "after_temp_write" else hit
         committed = (hit - 1) // BATCH * BATCH
-        return done, done - committed, int(point == "after_temp_write")
+        placed = hit - committed  # position of the hit file in its batch
+        size = min(BATCH, TOTAL - committed)
+        if point == "after_temp_write":
+            return committed, 0, placed
+        return hit, placed, size - placed
+    if point == "after_batch_sync":  # every temp file of the batch written, none renamed
+        committed = (hit - 1) * BATCH
+        return committed, 0, min(BATCH, TOTAL - committed)
     stored = min(hit * BATCH, TOTAL)  # per batch
     return stored, (stored - (hit - 1) * BATCH) if point == "before_commit" else 0, 0
 
@@ -67,7 +75,7 @@ def _assert_consistent(cache: Cache) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("point, hit", [
     ("after_temp_write", 1), ("after_temp_write", 8), ("after_rename", 3), ("after_rename", 12),
-    ("before_commit", 1), ("before_commit", 3), ("after_commit", 2),
+    ("after_batch_sync", 2), ("before_commit", 1), ("before_commit", 3), ("after_commit", 2),
 ])
 def test_kill_mid_batch_and_recover(point: str, hit: int, source: Path, reference: dict[str, int],
                                     tmp_path: Path) -> None:
