@@ -9,6 +9,8 @@ from app.cli.context import paths, user_name
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-demo", action="store_true", help="do not import the demo studies on first run")
+    parser.add_argument("--open", metavar="STUDY_UID", dest="open_study",
+                        help="open this study (with its priors and hanging protocol) in reading mode, as a RIS does")
     parser.add_argument("--quit-after", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
 
 
@@ -16,4 +18,5 @@ def execute(args: argparse.Namespace) -> int:
     from app.ui.app import run_gui
 
     quit_ms = int(args.quit_after * 1000) if args.quit_after else None
-    return run_gui(paths(args), user_name(), demo=not args.no_demo, quit_after_ms=quit_ms)
+    return run_gui(paths(args), user_name(), demo=not args.no_demo, quit_after_ms=quit_ms,
+                   open_study=args.open_study)

@@ -15,8 +15,10 @@ log = logging.getLogger(__name__)
 DEMO_MARKER = ".demo-imported"
 
 
-def run_gui(paths: Paths, user: str, demo: bool = True, quit_after_ms: Optional[int] = None) -> int:
-    """Run the workstation until the window closes; returns the exit code."""
+def run_gui(paths: Paths, user: str, demo: bool = True, quit_after_ms: Optional[int] = None,
+            open_study: Optional[str] = None) -> int:
+    """Run the workstation until the window closes (it starts maximized); ``open_study`` opens that study in
+    reading mode. Returns the exit code."""
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
@@ -31,8 +33,13 @@ def run_gui(paths: Paths, user: str, demo: bool = True, quit_after_ms: Optional[
     paths.config_dir.mkdir(parents=True, exist_ok=True)
     with Workstation(paths, user) as ws:
         window = MainWindow(ws)
-        window.show()
-        start_up(window, paths, demo)
+        if window.panels_window is None:  # a saved two-screen arrangement has placed the window already
+            window.setGeometry(window.screen().availableGeometry())  # maximized even without a window manager
+            window.showMaximized()
+        if open_study:  # once the worklist is listed (it knows the priors)
+            window.worklist_panel.entries_loaded.connect(lambda _n: window.open_in_reading_mode(open_study),
+                                                         Qt.ConnectionType.SingleShotConnection)
+        start_up(window, paths, demo and open_study is None)
         if quit_after_ms is not None:
             QTimer.singleShot(quit_after_ms, window.close)
         return app.exec()

@@ -17,6 +17,9 @@ from app.tasks import Progress
 from app.ui.bridge import TaskBridge, TaskHandle
 from app.ui.network_ui import attach_network
 from app.ui.reading_area import ReadingArea
+from app.ui.reading_keys import build_reading_actions, context_groups, fill_menu, load_keys, save_keys
+from app.ui.reading_mode import ReadingModeMixin
+from app.ui.theme import apply_theme, screen_dpi
 from app.ui.worklist_panel import WorklistPanel
 
 if TYPE_CHECKING:
@@ -25,8 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class MainWindow(QMainWindow):
-    """The reading worklist beside the viewer and report areas (filled by later issues)."""
+class MainWindow(ReadingModeMixin, QMainWindow):
+    """The reading worklist, the viewer and the report side by side; reading mode gives the images the screen."""
 
     def __init__(self, ws: "Workstation") -> None:
         super().__init__()
@@ -37,12 +40,15 @@ class MainWindow(QMainWindow):
         self.bridge.task_finished.connect(self._on_task_finished)
         self.setWindowTitle(f"Telerad Workstation {__version__}")
         self._settings = QSettings(str(self.paths.config_dir / "window.ini"), QSettings.Format.IniFormat)
+        self._apply_theme()
         self._build_worklist_panel()
         self._build_layout()
         self._build_status_bar()
         self._build_menus()
         self._restore_geometry()
         self.network = attach_network(self)
+        from app.ui.disk_space import attach_disk_warning
+        self.disk_warning = attach_disk_warning(self, self.paths.home)
 
     # -- construction -------------------------------------------------------------------
     def _build_worklist_panel(self) -> None:
@@ -62,15 +68,28 @@ class MainWindow(QMainWindow):
         self.viewer_area = ReadingArea(self.paths, self.cache, self.bridge)
         self.viewer_area.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.report_area = self._build_report_editor()
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.viewer_area)
-        right.addWidget(self.report_area)
-        right.setSizes([560, 340])
+        self.reading_actions = build_reading_actions(self.viewer_area, load_keys(self._settings))
+        self.viewer_area.context_actions.update(context_groups(self.reading_actions))
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
-        self.splitter.setSizes([620, 660])
+        self.splitter.setObjectName("mainSplitter")
+        for widget in (left, self.viewer_area, self.report_area):
+            self.splitter.addWidget(widget)
+        self.splitter.setCollapsible(1, False)
+        self.splitter.setSizes([560, 460, 260])
         self.setCentralWidget(self.splitter)
+
+    def _apply_theme(self) -> None:
+        from app.viewer.props_view import set_text_scale
+
+        scale = float(self._settings.value("ui/text_scale", 1.0) or 1.0)
+        self.theme = apply_theme(str(self._settings.value("ui/theme", "dark")), scale)
+        set_text_scale(scale, screen_dpi(self))
+
+    def set_theme(self, name: str) -> None:
+        """Dark (default) or light; saved."""
+        self._settings.setValue("ui/theme", name)
+        self._apply_theme()
+        self.model.layoutChanged.emit()
 
     def _retrieve_then_open(self, study_uid: str, prior_uids: list[str]) -> None:
         if not self.network.state().nodes:
@@ -88,10 +107,15 @@ class MainWindow(QMainWindow):
                            on_failure=self._show_error)
 
     def _give_room_to_images(self) -> None:
-        """While reading, the worklist narrows to a third of the window (the user may widen it again)."""
-        left, right = self.splitter.sizes()
-        if left > (left + right) // 3:
-            self.splitter.setSizes([(left + right) // 3, right + left - (left + right) // 3])
+        """While reading, the worklist collapses (F9 brings it back) and the report takes a side column."""
+        if self.panels_window is not None:
+            return
+        total = sum(self.splitter.sizes())
+        report = min(max(420, total * 27 // 100), 720) if self.report_area.isVisible() else 0
+        self.worklist_panel.hide()
+        self.splitter.setSizes([0, total - report, report])
+        if self.viewer_area.viewer is not None:
+            self.viewer_area.viewer.setFocus()
 
     def _build_report_editor(self) -> Any:
         from app.ui.report_editor import ReportEditor
@@ -122,7 +146,16 @@ class MainWindow(QMainWindow):
 
         annotations = self._annotations()
         if annotations is not None:
-            insert_key_images(self.report_area, self.cache, annotations, self.paths.home / "key-images")
+            insert_key_images(self.report_area, self.cache, annotations, self.paths.home / "key-images",
+                              on_screen=self._on_screen_pixels)
+
+    def _on_screen_pixels(self, sop_uid: str, frame: int) -> Any:
+        """The pixels of the viewport showing that image (W/L, zoom, overlays as read), or None."""
+        viewer = self.viewer_area.viewer
+        for view in viewer.viewports if viewer is not None else ():
+            if view.model.has_image and view.model.sop_uid() == sop_uid and view.model.ref.frame == frame:
+                return view.grab_rgb()
+        return None
 
     def _build_status_bar(self) -> None:
         self.task_label = QLabel()
@@ -141,13 +174,63 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view_menu = self.menuBar().addMenu("&View")
-        self._action(view_menu, "&Images", lambda: self.viewer_area.setCurrentIndex(0), "Ctrl+1")
-        self._action(view_menu, "&MPR", lambda: self.viewer_area.setCurrentIndex(1), "Ctrl+2")
+        self.reading_mode_action = self._action(view_menu, "&Reading mode (full screen)", self.toggle_reading_mode,
+                                                "F11")
+        self.reading_mode_action.setCheckable(True)
+        self._action(view_menu, "&Worklist panel", self.toggle_worklist, "F9")
+        self._action(view_menu, "Re&port panel", self.toggle_report, "F10")
+        self._action(view_menu, "&Images", lambda: self.viewer_area.setCurrentIndex(0), "Ctrl+Alt+1")
+        self._action(view_menu, "&MPR", lambda: self.viewer_area.setCurrentIndex(1), "Ctrl+Alt+2")
+        self._screens_menu(view_menu.addMenu("&Monitors"))
+        theme_menu = view_menu.addMenu("&Theme")
+        for name in ("dark", "light"):
+            self._action(theme_menu, name.capitalize(), lambda n=name: self.set_theme(n))
+        fill_menu(self.menuBar(), self.reading_actions)
         worklist_menu = self.menuBar().addMenu("&Worklist")
         for name in ("open", "start", "retrieve", "mark_read", "release", "search"):
             worklist_menu.addAction(self.worklist_panel.actions_by_name[name])
         help_menu = self.menuBar().addMenu("&Help")
+        self.shortcuts_action = self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "?")
+        self.shortcuts_action.setShortcuts([QKeySequence("?"), QKeySequence("F1")])
         self._action(help_menu, "&About Telerad", self.about)
+
+    def _screens_menu(self, menu: Any) -> None:
+        from PySide6.QtGui import QGuiApplication
+
+        screens = QGuiApplication.screens()
+        for images in screens:
+            for panels in screens:
+                if images is not panels or len(screens) == 1:
+                    label = f"Images on {images.name()}" + (f", worklist/report on {panels.name()}"
+                                                            if images is not panels else "")
+                    self._action(menu, label, lambda i=images.name(), p=panels.name(): self.arrange_screens(i, p))
+        self._action(menu, "Panels back in this window", self.dock_panels)
+
+    def show_shortcuts(self) -> Any:
+        """Help > Keyboard shortcuts: every key of the window; the reading keys can be changed and saved."""
+        from app.ui.shortcut_help import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self, self.reading_actions, self.set_reading_keys)
+        dialog.show()
+        return dialog
+
+    def set_reading_keys(self, keys: dict[str, str]) -> list[Any]:
+        """Apply new reading keys; refused (old keys kept) if any would collide. Returns the collisions."""
+        from app.ui.shortcut_help import collisions
+
+        old = {n: a.shortcut().toString(QKeySequence.SequenceFormat.PortableText) for n, a in self.reading_actions.items()}
+        for name, key in keys.items():
+            if name in self.reading_actions:
+                self.reading_actions[name].setShortcut(QKeySequence(key))
+        clashes = collisions(self)
+        if clashes:
+            for name, key in old.items():
+                self.reading_actions[name].setShortcut(QKeySequence(key))
+            a, b = clashes[0]
+            self.statusBar().showMessage(f"Shortcut {a.key} is already used by {b.text}: not saved", 10000)
+            return clashes
+        save_keys(self._settings, {**old, **keys})
+        return []
 
     def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
         action = QAction(text, self)
@@ -171,10 +254,36 @@ class MainWindow(QMainWindow):
         session = self.ws.open_for_reading(study_uid, prior_uids)
         self.viewer_area.open_study(study_uid)
         self.report_area.open_study(study_uid)
+        self._watch_priors()
         self._give_room_to_images()
         self.worklist_panel.show_study(study_uid)
         if not session.claimed:
             self.statusBar().showMessage(f"Opened without a claim: {session.note}", 10000)
+
+    def _watch_priors(self) -> None:
+        viewer = self.viewer_area.viewer
+        if viewer is not None and not getattr(viewer, "_comparison_hooked", False):
+            viewer._comparison_hooked = True
+            viewer.seriesShown.connect(self._comparison_from_viewport)
+
+    def _comparison_from_viewport(self, index: int) -> None:
+        """A prior on screen fills the report's Comparison section (date, modality, description)."""
+        viewer = self.viewer_area.viewer
+        info = viewer.viewports[index].model.series if index < len(viewer.viewports) else None
+        if info is None or info.study_uid == self.viewer_area.study_uid:
+            return
+        prior = self.cache.get_study(info.study_uid)
+        if prior is not None:
+            d = prior.study_date
+            date = f"{d[:4]}-{d[4:6]}-{d[6:8]}" if len(d) == 8 else (d or "date unknown")
+            what = " ".join(x for x in ("/".join(prior.modalities), prior.description) if x)
+            self.report_area.set_comparison(f"{what} of {date}.")
+
+    def open_in_reading_mode(self, study_uid: str) -> None:
+        """How a RIS launches the reader: the study with its priors and protocol, full screen on the image screen."""
+        entry = self.worklist.entry(study_uid)
+        self.open_study(study_uid, list(entry.priors) if entry is not None else [])
+        self.set_reading_mode(True)
 
     def import_paths(self, paths: Sequence[Path], label: str = "Importing") -> TaskHandle:
         """Import files/folders/ZIPs/DICOMDIRs in the background, then refresh."""
@@ -230,13 +339,16 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
-        state = self._settings.value("splitter")
+        state = self._settings.value("splitter3")
         if state is not None:
             self.splitter.restoreState(state)
+        self.restore_screens()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
         self._settings.setValue("geometry", self.saveGeometry())
-        self._settings.setValue("splitter", self.splitter.saveState())
+        self._settings.setValue("splitter3", self.splitter.saveState())
+        if self.panels_window is not None:
+            self.panels_window.close()
         self.worklist_panel.shutdown()
         self.viewer_area.shutdown()
         self.network.shutdown()

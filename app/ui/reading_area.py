@@ -29,6 +29,7 @@ class ReadingArea(QTabWidget):
         self.viewer: Any = None
         self.mpr: Any = None
         self.study_uid: Optional[str] = None
+        self.context_actions: dict[str, list[Any]] = {}  # right-click menu of the viewports (set by the window)
         self._mpr_study: Optional[str] = None
         placeholder = QLabel("Select a study on the worklist to read", alignment=Qt.AlignmentFlag.AlignCenter)
         placeholder.setStyleSheet("background:#111; color:#888; font-size:16px;")
@@ -51,6 +52,7 @@ class ReadingArea(QTabWidget):
         from app.viewer.viewer_widget import ViewerWidget
 
         self.viewer = ViewerWidget(protocols_path=self.paths.config_dir / "hanging_protocols.json")
+        self.viewer.context_actions = self.context_actions
         self.viewer.statusMessage.connect(self.statusMessage)
         self._replace_tab(0, self.viewer, "Images")
 

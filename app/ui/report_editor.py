@@ -187,10 +187,23 @@ class ReportEditor(QWidget):
         if self.report is None or not self.report.editable:
             return
         edit = self.sections.focused_or("findings")
-        for m in map(as_measurement, measurements):
-            self.ctx.store.add_measurement(self.report.id, m)
-            edit.insert_line(measurement_line(m))
+        for raw in measurements:
+            m = as_measurement(raw)
+            self.ctx.store.add_measurement(self.report.id, m)  # full precision in the SR; the text as on screen
+            edit.insert_line(raw.get("line") if isinstance(raw, dict) and raw.get("line") else measurement_line(m))
         self._refresh_extras()
+
+    def set_comparison(self, text: str) -> bool:
+        """Fill the Comparison section from the prior on screen, unless the reader wrote one already."""
+        if self.report is None or not self.report.editable:
+            return False
+        edit = self.sections.edits["comparison"]
+        current = edit.toPlainText().strip()
+        if current and current.rstrip(".").lower() not in ("none available", "none") and text not in current:
+            return False
+        edit.setPlainText(text)
+        self._edited("comparison", text)
+        return True
 
     @Slot(object)
     def insert_key_image(self, key_image: Any, png_path: str = "", caption: str = "") -> None:

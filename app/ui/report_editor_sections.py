@@ -86,7 +86,7 @@ class SectionsPanel(QWidget):
             edit.blockSignals(True)
             edit.setPlainText(sections.get(key, ""))
             edit.setReadOnly(read_only)
-            edit.setStyleSheet("QPlainTextEdit { background: #f3f3f0; }" if read_only else "")
+            edit.setStyleSheet("QPlainTextEdit { background: palette(alternate-base); }" if read_only else "")
             edit.blockSignals(False)
 
     def texts(self) -> dict[str, str]:

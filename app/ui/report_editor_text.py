@@ -31,8 +31,14 @@ def as_measurement(item: Any) -> Measurement:
     return Measurement(str(item["label"]), float(item["value"]), str(item["unit"]), ref)
 
 
+_DECIMALS = {"mm": 1, "deg": 1, "[hnsf'U]": 1, "cm2": 2, "mm2": 1, "{pixel}": 0}
+
+
 def measurement_line(m: Measurement) -> str:
-    return f"{m.label}: {m.value:g} {UNIT_TEXT.get(m.unit, m.unit)}"
+    """At clinical precision: mm, degrees and HU to (at most) one decimal, cm² to two."""
+    decimals = _DECIMALS.get(m.unit)
+    value = f"{round(m.value, decimals):g}" if decimals is not None else f"{m.value:g}"
+    return f"{m.label}: {value} {UNIT_TEXT.get(m.unit, m.unit)}"
 
 
 def person(pn: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 if TYPE_CHECKING:
     from app.store import Cache, InstanceRecord
@@ -37,6 +37,13 @@ def _values(path: Path, frame: int) -> Any:
     return modality_values(decode_frame(ds, frame), display_params(ds, frame))
 
 
+def _where(ds: Any) -> str:
+    """" (series 3, image 28)": where a reader finds the measured image."""
+    parts = [f"{name} {ds.get(tag)}" for name, tag in (("series", "SeriesNumber"), ("image", "InstanceNumber"))
+             if ds.get(tag) not in (None, "")]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def measurement_items(cache: "Cache", annotations: "StudyAnnotations") -> list[dict[str, Any]]:
     """Report measurements (label, value, UCUM unit, image reference) for the viewer's complete ones."""
     from app.viewer.calibration import calibration_of
@@ -53,15 +60,20 @@ def measurement_items(cache: "Cache", annotations: "StudyAnnotations") -> list[d
         key = next(iter(result.values), None) if m.kind not in ("ellipse", "rect") else "mean"
         if key is None or key not in result.values:
             continue
+        shown = " · ".join(result.label.splitlines())  # the label on screen, at its precision
+        where = _where(ds)
         items.append({"label": NAMES[m.kind], "value": float(result.values[key]),
+                      "line": f"{NAMES[m.kind]}: {shown or result.values[key]}{where}",
                       "unit": UCUM.get(result.unit, result.unit or "1"),
                       "image": {"sop_class_uid": instance.sop_class_uid, "sop_instance_uid": m.sop_uid,
                                 "series_uid": instance.series_instance_uid, "frame": m.frame}})
     return items
 
 
-def insert_key_images(editor: "ReportEditor", cache: "Cache", annotations: "StudyAnnotations", thumbs: Path) -> int:
-    """Render each marked key image to a PNG thumbnail and add it to the report; returns how many."""
+def insert_key_images(editor: "ReportEditor", cache: "Cache", annotations: "StudyAnnotations", thumbs: Path,
+                      on_screen: Optional[Callable[[str, int], Any]] = None) -> int:
+    """Add each marked key image to the report as a PNG: as the viewport shows it (``on_screen(sop, frame)``
+    returns its (H, W, 3) pixels, or None when it is not on screen), else rendered with the header window."""
     from app.dicom.render import render_png
     from app.reporting.model import ImageRef
 
@@ -72,7 +84,14 @@ def insert_key_images(editor: "ReportEditor", cache: "Cache", annotations: "Stud
         if instance is None:
             continue
         png = thumbs / f"{instance.sha256[:16]}-{frame}.png"
-        render_png(instance.path, png, frame=frame)
+        pixels = on_screen(sop_uid, frame) if on_screen is not None else None
+        if pixels is not None:
+            from app.viewer.offscreen_view import save_png
+
+            png = thumbs / f"{instance.sha256[:16]}-{frame}-screen.png"
+            save_png(pixels, png)
+        else:
+            render_png(instance.path, png, frame=frame)
         ref = ImageRef(instance.sop_class_uid, sop_uid, instance.series_instance_uid, frame)
         editor.insert_key_image(ref, str(png), f"Image {instance.instance_number or ''}".strip())
         count += 1

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 # name -> (menu text, default shortcut); shortcuts are read from settings group "worklist/shortcuts"
 ACTIONS: dict[str, tuple[str, str]] = {
     "open": ("&Open with priors", "Return"),
-    "start": ("&Start reading (claim)", "Ctrl+Shift+S"),
+    "start": ("&Start reading (claim)", "Ctrl+Return"),  # Ctrl+Shift+S is the report's Sign
     "retrieve": ("&Retrieve now", "Ctrl+Shift+R"),
     "priority_stat": ("Priority: &STAT", "Ctrl+1"),
     "priority_urgent": ("Priority: &urgent", "Ctrl+2"),

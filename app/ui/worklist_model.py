@@ -10,7 +10,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from app.worklist import (
-    PrefetchState, Priority, TatState, WorklistEntry, WorklistFilter, filter_entries, format_clock, sort_entries,
+    PrefetchState, Priority, TatState, WorklistEntry, WorklistFilter, filter_entries, format_clock, narrows,
+    sort_entries,
     utc_now,
 )
 
@@ -35,9 +36,19 @@ BREACH_CELL, BREACH_ROW = QColor("#8e0000"), QColor("#f6b9b9")
 NEAR_CELL, NEAR_ROW = QColor("#f9a825"), QColor("#fff0c2")
 DONE_TEXT = QColor("#7a7a7a")
 WHITE = QColor("#ffffff")
-
-
 CRITICAL_TEXT = QColor("#b71c1c")
+ROW_TEXT = QColor("#000000")  # text on a highlighted row
+# the theme (app.ui.theme calls set_theme; dark is the application's default): colours change in place
+_THEMES = {"light": {"STAT_ROW": "#fde8ea", "BREACH_ROW": "#f6b9b9", "NEAR_ROW": "#fff0c2", "DONE_TEXT": "#7a7a7a",
+                     "CRITICAL_TEXT": "#b71c1c", "ROW_TEXT": "#000000"},
+           "dark": {"STAT_ROW": "#3f1a1e", "BREACH_ROW": "#4d1515", "NEAR_ROW": "#3d3212", "DONE_TEXT": "#7d7d7d",
+                    "CRITICAL_TEXT": "#ff6b6b", "ROW_TEXT": "#f0f0f0"}}
+
+
+def set_theme(name: str) -> None:
+    """Recolour the row/text constants for the "dark" or "light" theme."""
+    for key, value in _THEMES.get(name, _THEMES["dark"]).items():
+        globals()[key].setRgba(QColor(value).rgba())
 
 
 def status_text(e: WorklistEntry) -> str:
@@ -95,8 +106,14 @@ class WorklistTableModel(QAbstractTableModel):
 
     def set_filter(self, f: WorklistFilter) -> None:
         if f != self._filter:
+            narrower = narrows(self._filter, f)
             self._filter = f
-            self._reset()
+            if narrower:  # typing on in the search box: filter the rows shown (already sorted), not all
+                self.beginResetModel()
+                self._set_rows(filter_entries(self._rows, f))
+                self.endResetModel()
+            else:
+                self._reset()
 
     @property
     def filter(self) -> WorklistFilter:
@@ -262,5 +279,7 @@ class WorklistTableModel(QAbstractTableModel):
             return QBrush(WHITE)
         if not e.to_read:
             return QBrush(DONE_TEXT)
-        return QBrush(QColor("#000000")) if state in (TatState.BREACHED, TatState.NEAR) or \
+        if col == CLOCK_COLUMN and state is TatState.NEAR:
+            return QBrush(QColor("#000000"))  # on the amber cell
+        return QBrush(ROW_TEXT) if state in (TatState.BREACHED, TatState.NEAR) or \
             e.priority is Priority.STAT else None

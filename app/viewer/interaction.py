@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from app.viewer.measurements import POINTS_NEEDED, Measurement
+from app.viewer.measurements import POINTS_NEEDED, Measurement, probe, value_unit
 from app.viewer.viewport_model import ViewportModel
 
 MEASURE_TOOLS = tuple(POINTS_NEEDED)
@@ -19,7 +19,7 @@ TOOLS = ("window", "pan", "zoom", "scroll", *MEASURE_TOOLS)
 HANDLE_RADIUS = 6.0  # screen pixels
 
 # what changed, so the scene updates only that
-FRAME, WINDOW, VIEW, MEASURE = "frame", "window", "view", "measure"
+FRAME, WINDOW, VIEW, MEASURE, HOVER = "frame", "window", "view", "measure", "hover"
 
 
 @dataclass
@@ -117,7 +117,23 @@ class Interaction:
         if active is not None and active.points and (self._drag == "measure" or len(active.points) % 2 == 1):
             active.points[-1] = self._image_point(ev)
             return {MEASURE}
-        return set()
+        return self._hover(ev) if self._drag is None else set()
+
+    def _hover(self, ev: Pointer) -> set[str]:
+        """The value under the cursor (HU for CT) with the pixel position, shown bottom left."""
+        model = self.model
+        x, y = self._image_point(ev)
+        try:
+            value = probe((x, y), model.values())
+        except Exception:  # noqa: BLE001 - a frame that cannot decode has no value to show
+            value = None
+        unit = value_unit(model.series.modality if model.series is not None else "")
+        text = "" if value is None else (f"({round(x)}, {round(y)}) " + (
+            f"RGB {value}" if isinstance(value, tuple) else f"{value:.0f} {unit}".strip()))
+        if text == model.hover_text:
+            return set()
+        model.hover_text = text
+        return {HOVER}
 
     def release(self, ev: Pointer) -> set[str]:
         drag, self._drag, self._handle = self._drag, None, None
@@ -164,6 +180,7 @@ class Interaction:
             "R": lambda: st.rotate(1), "L": lambda: st.rotate(-1),
             "H": st.flip_horizontal, "V": st.flip_vertical, "F": st.fit,
             "1": lambda: st.set_pixel_zoom(1.0, model.transform()),
+            "X": lambda: st.set_pixel_zoom(1.0, model.transform()),  # the reading keys' 1:1 (digits are presets)
         }
         if name in actions:
             actions[name]()

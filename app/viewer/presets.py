@@ -49,10 +49,12 @@ def presets_for(modality: str, header_windows: Sequence[Window], explanations: S
     out: list[Preset] = [Preset("Default", None, "0")]
     if modality.upper() == "CT":
         out += [Preset(name, w, str(i + 1)) for i, (name, w) in enumerate(CT_PRESETS)]
+    first_free = len(out)  # non-CT: the header's windows take the keys 1..8
     for i, window in enumerate(header_windows):
         label = explanations[i] if i < len(explanations) and explanations[i] else f"Header {i + 1}"
-        out.append(Preset(f"{label} ({window[0]:g}/{window[1]:g})", window))
-    out.append(Preset("Auto", (float("nan"), float("nan")), "A"))
+        key = str(first_free + i) if first_free + i <= 8 else ""
+        out.append(Preset(f"{label} ({window[0]:g}/{window[1]:g})", window, key))
+    out.append(Preset("Auto", (float("nan"), float("nan")), "9"))
     return out
 
 

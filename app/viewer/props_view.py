@@ -103,12 +103,26 @@ class ImageQuad:
             self.actor.SetVisibility(on)
 
 
+#: overlay text size factor: the screen's DPI (logical DPI / 96) times the user's setting (set_text_scale)
+TEXT_SCALE = [1.0]
+
+
+def set_text_scale(user: float = 1.0, dpi: float = 96.0) -> float:
+    """Overlay text size follows the screen's DPI and the user's setting (clamped to 0.5..4)."""
+    TEXT_SCALE[0] = min(4.0, max(0.5, float(user) * max(dpi, 48.0) / 96.0))
+    return TEXT_SCALE[0]
+
+
 def text_actor(size: int, h: str, v: str, rgb: tuple = (0.95, 0.95, 0.95)) -> vtkTextActor:
+    """A 2D text with a dark shadow and a dark translucent box: it reads on any image, inverted ones included."""
     actor = vtkTextActor()
     prop = actor.GetTextProperty()
-    prop.SetFontSize(size)
+    prop.SetFontSize(max(6, int(round(size * TEXT_SCALE[0]))))
     prop.SetColor(*rgb)
     prop.SetShadow(1)
+    prop.SetShadowOffset(1, -1)
+    prop.SetBackgroundColor(0.0, 0.0, 0.0)
+    prop.SetBackgroundOpacity(0.55)
     {"left": prop.SetJustificationToLeft, "right": prop.SetJustificationToRight,
      "center": prop.SetJustificationToCentered}[h]()
     {"top": prop.SetVerticalJustificationToTop, "bottom": prop.SetVerticalJustificationToBottom,

@@ -25,6 +25,7 @@ from app.viewer.measurements import StudyAnnotations
 from app.viewer.offscreen_view import GAP
 from app.viewer.presets import presets_for
 from app.viewer.scene_view import ALL
+from app.viewer.undo import MeasurementHistory
 from app.viewer.viewport_widget import ViewportWidget
 
 
@@ -43,6 +44,7 @@ class ViewerWidget(SyncMixin, QWidget):
         self.sync_enabled = True
         self.tool = "window"
         self.study_annotations: dict[str, StudyAnnotations] = {}
+        self.history = MeasurementHistory()
         self._cache: Any = None
         self._bridge: Any = None
         self._content: Optional[StudyContent] = None
@@ -91,7 +93,36 @@ class ViewerWidget(SyncMixin, QWidget):
         view.windowChanged.connect(self.on_window_changed)
         view.seriesDropped.connect(lambda v, uid: self._open_in(v, uid))
         view.doubleClicked.connect(self._toggle_maximised)
+        view.measured.connect(self._record_measurements)
+        view.contextRequested.connect(self._context_menu)
         return view
+
+    def _context_menu(self, view: ViewportWidget, where: Any) -> None:
+        """Right click: the actions the window put in ``context_actions`` (tools, W/L, view, key image...)."""
+        from PySide6.QtWidgets import QMenu
+
+        self._activate(view)
+        menu = QMenu(self)
+        for group, actions in getattr(self, "context_actions", {}).items():
+            sub = menu.addMenu(group)
+            sub.addActions(actions)
+        self.last_context_menu = menu
+        menu.popup(where)
+
+    # -- undo ----------------------------------------------------------------------------------
+    def _record_measurements(self, view: ViewportWidget) -> None:
+        if view.interaction._drag is None and view.model.annotations is not None:  # a finished edit
+            self.history.record(view.model.annotations)
+
+    def undo_measurement(self, redo: bool = False) -> bool:
+        """Undo (or redo) the last measurement change of the active viewport's study."""
+        ann = self.active.model.annotations if self.active is not None else None
+        done = ann is not None and (self.history.redo(ann) if redo else self.history.undo(ann))
+        if done:
+            for v in self.viewports:
+                if v.model.annotations is ann and v.model.has_image:
+                    v.refresh({"measure"})
+        return bool(done)
 
     def _activate(self, view: ViewportWidget) -> None:
         self.active = view
@@ -139,6 +170,15 @@ class ViewerWidget(SyncMixin, QWidget):
         for view, summary in zip(self.viewports, picks):
             if summary is not None:
                 self._open_in(view, summary.series_instance_uid, summary)
+        self._thumbnails(content)
+
+    def _thumbnails(self, content: StudyContent) -> None:
+        """Thumbnails in the series list, rendered after the first images were asked for."""
+        from app.viewer.thumbnails import series_thumbnails
+
+        everything = [*content.series, *(s for _, group in content.priors for s in group)]
+        self._run("Series thumbnails", series_thumbnails, self._cache, everything,
+                  on_success=self.series_list.set_thumbnails)
 
     def open_series(self, cache: Any, series_uid: str, bridge: Any = None, *, viewport: Optional[int] = None,
                     summary: Any = None) -> None:
@@ -198,6 +238,29 @@ class ViewerWidget(SyncMixin, QWidget):
             self.active.model.state.set_window(window, name)
             self.active.apply({"window"})
 
+    def apply_preset_key(self, key: str) -> str:
+        """Apply the active viewport's preset bound to ``key`` ("0" header, "1".."8", "9" auto); returns its name."""
+        view = self.active
+        if view is None or not view.model.has_image:
+            return ""
+        params = view.model.frames.params(view.model.state.frame)
+        preset = next((p for p in presets_for(view.model.series.modality, params.windows) if p.shortcut == key), None)
+        if preset is None:
+            return ""
+        self.apply_preset(preset.window, preset.name if preset.window else "")
+        self.statusMessage.emit(f"W/L: {preset.name}")
+        return preset.name
+
+    def step_series(self, delta: int) -> None:
+        """Show the next (``delta`` 1) or previous (-1) series of the list in the active viewport."""
+        uids = list(self.series_list.summaries)
+        view = self.active
+        if not uids or view is None:
+            return
+        current = view.model.series.series_uid if view.model.series is not None else None
+        i = uids.index(current) if current in uids else -1
+        self._open_in(view, uids[(i + delta) % len(uids)])
+
     def fill_presets_menu(self) -> None:
         menu = self.presets_menu
         menu.clear()
@@ -206,7 +269,8 @@ class ViewerWidget(SyncMixin, QWidget):
             return
         params = view.model.frames.params(view.model.state.frame)
         for preset in presets_for(view.model.series.modality, params.windows):
-            menu.addAction(preset.name, lambda p=preset: self.apply_preset(p.window, p.name if p.window else ""))
+            label = f"{preset.name}\t{preset.shortcut}" if preset.shortcut else preset.name
+            menu.addAction(label, lambda p=preset: self.apply_preset(p.window, p.name if p.window else ""))
 
     def set_overlays(self, on: bool) -> None:
         for view in self.viewports:

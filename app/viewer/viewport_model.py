@@ -39,6 +39,7 @@ class ViewportModel:
         self.presentation: Any = None  # app.viewer.gsps.Presentation applied to this series
         self.segmentations: list[Any] = []  # app.viewer.seg.Segmentation shown as outlines
         self.show_overlays = True
+        self.hover_text = ""  # value under the cursor (Interaction.move sets it)
         self._range: dict[int, float] = {}
         self._overlay_cache: dict[int, Optional[np.ndarray]] = {}
         self._per_series: dict[Any, Any] = {}  # header-derived values that do not change per frame
@@ -201,12 +202,15 @@ class ViewportModel:
         extra = f"Cine {self.cine_fps():.0f} fps" if self.state.cine_playing else ""
         if self.presentation is not None and self.state.window is None:
             extra = f"GSPS: {self.presentation.label}"
-        return corner_text(
+        text = corner_text(
             self._memo("header_text", lambda: header_text(header)), state=self.state, t=self.transform(), window=window,
             frame_label=self.frame_label(), position=self.series.position(self.state.frame) if self.series.is_volume else None,
             thickness=float(thickness) if thickness else None,
             calibration_note="" if cal.source == "PixelSpacing" else cal.notice, extra_right=extra,
         )
+        if self.hover_text:
+            text.bottom_left = f"{text.bottom_left}\n{self.hover_text}"
+        return text
 
     def orientation(self) -> dict[str, str]:
         assert self.series is not None

@@ -45,6 +45,7 @@ class _VTKArea(QVTKRenderWindowInteractor):
                        bool(mods & Qt.KeyboardModifier.ControlModifier), bool(mods & Qt.KeyboardModifier.ShiftModifier))
 
     def mousePressEvent(self, ev: Any) -> None:  # noqa: N802 (Qt API)
+        self._right_at = ev.position() if ev.button() == Qt.MouseButton.RightButton else None
         self.setFocus()
         self._owner.activated.emit(self._owner)
         self._owner.apply(self._owner.interaction.press(self._pointer(ev, _BUTTONS.get(ev.button(), "left"))))
@@ -54,6 +55,10 @@ class _VTKArea(QVTKRenderWindowInteractor):
 
     def mouseReleaseEvent(self, ev: Any) -> None:  # noqa: N802
         self._owner.apply(self._owner.interaction.release(self._pointer(ev, _BUTTONS.get(ev.button(), "left"))))
+        start = getattr(self, "_right_at", None)
+        if ev.button() == Qt.MouseButton.RightButton and start is not None and \
+                (ev.position() - start).manhattanLength() < 4:  # a right click, not a zoom drag
+            self._owner.contextRequested.emit(self._owner, ev.globalPosition().toPoint())
 
     def mouseDoubleClickEvent(self, ev: Any) -> None:  # noqa: N802
         self._owner.doubleClicked.emit(self._owner)
@@ -101,6 +106,7 @@ class ViewportWidget(QWidget):
     viewChanged = Signal(object)
     measured = Signal(object)
     seriesDropped = Signal(object, str)
+    contextRequested = Signal(object, object)  # self, global QPoint (a right click without drag)
 
     def __init__(self, model: Optional[ViewportModel] = None, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)

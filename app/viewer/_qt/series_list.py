@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from PySide6.QtCore import QMimeData, Qt
+from PySide6.QtCore import QMimeData, QSize, Qt
+from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
 from app.viewer.viewport_widget import SERIES_MIME
@@ -19,11 +20,15 @@ class SeriesList(QListWidget):
         super().__init__()
         self.setDragEnabled(True)
         self.setMaximumWidth(230)
+        self.setIconSize(QSize(64, 64))
+        self.setWordWrap(True)
         self.summaries: dict[str, Any] = {}
+        self.items: dict[str, QListWidgetItem] = {}
 
     def fill(self, current: Sequence[Any], priors: Sequence[tuple[Any, Sequence[Any]]]) -> None:
         self.clear()
         self.summaries.clear()
+        self.items.clear()
         self._add_group("Current study", current)
         for study, series in priors:
             date = study.study_date or "?"
@@ -38,7 +43,21 @@ class SeriesList(QListWidget):
             item = QListWidgetItem(text)
             item.setData(UID_ROLE, s.series_instance_uid)
             self.summaries[s.series_instance_uid] = s
+            self.items[s.series_instance_uid] = item
             self.addItem(item)
+
+    def set_thumbnails(self, thumbs: dict[str, Any]) -> int:
+        """Show (H, W, 3) uint8 thumbnails beside their series; returns how many were set."""
+        count = 0
+        for uid, pixels in thumbs.items():
+            item = self.items.get(uid)
+            if item is None or pixels is None:
+                continue
+            h, w = pixels.shape[:2]
+            image = QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+            item.setIcon(QIcon(QPixmap.fromImage(image)))
+            count += 1
+        return count
 
     def mimeData(self, items: Sequence[QListWidgetItem]) -> QMimeData:  # noqa: N802 (Qt API)
         mime = QMimeData()

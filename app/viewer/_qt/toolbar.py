@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMenu, QToolBar, QToolButton
 
 from app.viewer.layout import LAYOUTS
@@ -44,13 +44,14 @@ def build_toolbar(viewer: Any) -> QToolBar:
         ("1:1", "1", lambda: viewer.key_to_active("1")),
         ("Reset", "Ctrl+R", viewer.reset_active),
     ]
-    for label, _shortcut, slot in simple:
+    for label, shortcut, slot in simple:
         action = QAction(label, bar)
+        action.setToolTip(f"{label} ({'X' if shortcut == '1' else shortcut})")
         action.triggered.connect(slot)
         bar.addAction(action)
     bar.addSeparator()
     viewer.cine_action = QAction("Cine \u25b6", bar, checkable=True)
-    viewer.cine_action.setShortcut(QKeySequence("Space"))
+    viewer.cine_action.setToolTip("Cine (Space)")  # keys: app.ui.reading_keys, on the reading area
     viewer.cine_action.toggled.connect(viewer.set_cine)
     bar.addAction(viewer.cine_action)
     viewer.sync_action = QAction("Sync", bar, checkable=True, checked=True)
