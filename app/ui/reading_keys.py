@@ -60,16 +60,21 @@ COMMANDS: list[Command] = _commands()
 DEFAULTS: dict[str, str] = {c[0]: c[3] for c in COMMANDS}
 
 
-def load_keys(settings: QSettings | None) -> dict[str, str]:
-    """Default keys overridden by the user's (window.ini group ``shortcuts``)."""
-    keys = dict(DEFAULTS)
+def saved_keys(settings: QSettings | None, group: str, defaults: Mapping[str, str]) -> dict[str, str]:
+    """``defaults`` overridden by the keys the user saved in ``settings`` group ``group`` (known names only)."""
+    keys = dict(defaults)
     if settings is not None:
-        settings.beginGroup(SHORTCUT_GROUP)
+        settings.beginGroup(group)
         for name in settings.childKeys():
             if name in keys:
                 keys[name] = str(settings.value(name) or "")
         settings.endGroup()
     return keys
+
+
+def load_keys(settings: QSettings | None) -> dict[str, str]:
+    """Default keys overridden by the user's (window.ini group ``shortcuts``)."""
+    return saved_keys(settings, SHORTCUT_GROUP, DEFAULTS)
 
 
 def save_keys(settings: QSettings, keys: Mapping[str, str]) -> None:

@@ -37,13 +37,9 @@ log = logging.getLogger(__name__)
 
 def shortcut_map(settings: QSettings | None, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
     """Default shortcuts, then those saved in ``settings``, then explicit ``overrides``."""
-    keys = {name: default for name, (_, default) in ACTIONS.items()}
-    if settings is not None:
-        settings.beginGroup(SHORTCUT_GROUP)
-        for name in settings.childKeys():
-            if name in keys:
-                keys[name] = str(settings.value(name) or "")
-        settings.endGroup()
+    from app.ui.reading_keys import saved_keys
+
+    keys = saved_keys(settings, SHORTCUT_GROUP, {name: default for name, (_, default) in ACTIONS.items()})
     keys.update({k: v for k, v in (overrides or {}).items() if k in keys})
     return keys
 
