@@ -26,7 +26,7 @@ _EXISTING_SQL = (
     " JOIN studies st ON st.id = se.study_ref WHERE i.sop_uid = ?"
 )
 DUPLICATE = "identical instance already stored"
-TRANSCODED = "same instance already stored in another transfer syntax"
+TRANSCODED = "same instance already stored (same pixels, another lossless encoding)"
 RESTORED = "restored a missing file"
 CONFLICT = "SOP Instance UID already stored with different content"
 

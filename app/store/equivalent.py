@@ -1,4 +1,4 @@
-"""Is a second copy of a stored instance the same image in another transfer syntax?
+"""Is a second copy of a stored instance the same image, encoded again?
 
 A PACS may send an instance uncompressed once and JPEG-LS lossless the next time (our retrieves ask for
 lossless compression over a home line). Same SOP Instance UID, different bytes, same decoded pixels: a
@@ -15,8 +15,9 @@ _IDENTITY = ("SOPClassUID", "StudyInstanceUID", "SeriesInstanceUID", "Rows", "Co
 
 
 def same_instance_other_syntax(stored: Path, stored_syntax: str, incoming: Prepared) -> bool:
-    """True when ``incoming`` differs from the file at ``stored`` only in a lossless transfer syntax."""
-    if not stored_syntax or stored_syntax == incoming.header.transfer_syntax_uid:
+    """True when ``incoming`` differs from the file at ``stored`` only in its lossless encoding (another
+    transfer syntax, or the same lossless codec run again: a transcoding PACS need not give the same bytes)."""
+    if not stored_syntax:
         return False
     try:
         from pydicom import dcmread
