@@ -148,7 +148,9 @@ class DicomWebClient:
             exc.result = result  # type: ignore[attr-defined]  # what arrived before the error
             raise
         finally:
-            stored = sum(result.outcomes[k] for k in ("imported", "duplicate", "quarantined"))
+            from app.network.writer import stored_count
+
+            stored = stored_count(result.outcomes)
             netaudit.transfer(audit, direction="retrieved", node=node_name or self.host, study_uid=study_uid,
                               count=stored, failed=result.outcomes["rejected"], user=user,
                               outcome=4 if result.cancelled else None,

@@ -141,7 +141,9 @@ def retrieve_study(node: Node, calling_aet: str, study_uid: str, *, on_stored: S
         exc.result = result  # type: ignore[attr-defined]
         raise
     finally:
-        stored = sum(result.outcomes[k] for k in ("imported", "duplicate", "quarantined"))
+        from app.network.writer import stored_count
+
+        stored = stored_count(result.outcomes)
         netaudit.transfer(audit, direction="retrieved", node=node.name, study_uid=study_uid, count=stored,
                           failed=result.failed + result.outcomes["rejected"], user=user,
                           outcome=None if not result.cancelled else 4,

@@ -165,7 +165,9 @@ def fetch_study(client: DicomWebClient, study_uid: str, on_stored: StoreCallback
         exc.result = result  # type: ignore[attr-defined]  # what arrived before the error
         raise
     finally:
-        stored = sum(result.outcomes[k] for k in ("imported", "duplicate", "quarantined"))
+        from app.network.writer import stored_count
+
+        stored = stored_count(result.outcomes)
         netaudit.transfer(audit, direction="retrieved", node=node_name or client.host, study_uid=study_uid,
                           count=stored, failed=result.failed, user=user, outcome=4 if result.cancelled else None,
                           extra={"method": "WADO-RS", "incomplete": result.incomplete,

@@ -42,6 +42,11 @@ def tally(outcomes: Counter, received: set[str], meta: ReceivedMeta, outcome: St
         received.add(meta.sop_instance_uid)
 
 
+def stored_count(outcomes: Counter) -> int:
+    """Instances now in the cache from ``outcomes`` (new, already there, or kept aside as a conflict)."""
+    return sum(outcomes[k] for k in ("imported", "duplicate", "quarantined"))
+
+
 class BackgroundStore:
     """One writer thread fed through a bounded queue; :meth:`close` drains it."""
 

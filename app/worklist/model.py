@@ -41,6 +41,7 @@ class Worklist:
         self._local: set[str] = set()
         self._priors: dict[str, tuple[str, ...]] = {}
         self._entries: dict[str, WorklistEntry] = {}
+        self._behind: set[str] = set()
         self._rules = self._load_rules()
 
     @classmethod
@@ -157,6 +158,14 @@ class Worklist:
                              rules=self._rules, priors=self._priors.get(uid, ()), report=marks.get(uid, NO_REPORT))
             for uid, s in self._studies.items()
         }
+        # entries whose status comes from their report, ahead of what the worklist DB has recorded
+        self._behind = {uid for uid, e in self._entries.items() if e.report.status and
+                        e.status.value != (states.get(uid, {}).get("status") or "unread")}
+
+    def behind_reports(self) -> list[str]:
+        """Studies whose shown status (from their signed report) the worklist DB has not recorded yet."""
+        with self._lock:
+            return sorted(self._behind)
 
     def _rebuild(self, uid: str) -> WorklistEntry:
         marks = self.marks([uid]) if self.marks is not None else {}
@@ -164,6 +173,9 @@ class Worklist:
                             fields_row=self.db.request_field(uid), rules=self._rules,
                             priors=self._priors.get(uid, ()), report=marks.get(uid, NO_REPORT))
         self._entries[uid] = entry
+        self._behind.discard(uid)
+        if entry.report.status and entry.status is not self.recorded_status(uid):
+            self._behind.add(uid)
         return entry
 
     def remark(self, study_uid: str) -> WorklistEntry | None:

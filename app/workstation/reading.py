@@ -47,9 +47,9 @@ def worklist_entries(ws: "Workstation", remote: Optional[Iterable[Any]] = None, 
                      cancel: Optional[threading.Event] = None) -> "list[WorklistEntry]":
     """Refresh the worklist from the cache (plus ``remote`` studies), the status repaired from the reports."""
     entries = ws.worklist.refresh(ws.cache, remote, progress=progress, cancel=cancel)
-    behind = [e for e in entries if e.report.status and _wanted_status(ws, e) is not None]
-    for entry in behind:  # shown right already (the entry reads the report); recorded now, with history
-        follow_report(ws, entry.study_instance_uid)
+    behind = ws.worklist.behind_reports()  # found while building the entries: no query per study
+    for study_uid in behind:  # shown right already (the entry reads the report); recorded now, with history
+        follow_report(ws, study_uid)
     return ws.worklist.entries() if behind else entries
 
 

@@ -17,6 +17,8 @@ from typing import Iterator
 
 import pytest
 
+from tests.conftest import small_tmpfs
+
 from tests.core.net_peers import dcmtk, free_port, wait_port
 from tests.core.report_fixtures import make_pki
 
@@ -63,13 +65,7 @@ def _fill(mount: Path) -> Path:
 @pytest.fixture(scope="module")
 def full(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     base = tmp_path_factory.mktemp("diskfull")
-    mount = base / "mnt"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)], capture_output=True,
-                          text=True)
-    if done.returncode != 0:
-        pytest.fail(f"cannot mount a small tmpfs (needs root): {done.stderr.strip()}")
-    try:
+    with small_tmpfs(base / "mnt") as mount:
         home = mount / "home"
         assert telerad(home, "import", str(SAMPLE)).returncode == 0
         uid = json.loads(telerad(home, "studies", "--json").stdout)[0]["study_instance_uid"]
@@ -84,8 +80,6 @@ def full(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         assert objects
         filler = _fill(mount)
         yield {"home": home, "uid": uid, "text": text, "base": base, "objects": objects, "filler": filler}
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_listing_and_viewing_work_on_a_full_disk(full: dict, tmp_path: Path) -> None:

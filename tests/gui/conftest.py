@@ -3,6 +3,8 @@ before any QApplication exists (tests/xvfb.py); screenshot helpers."""
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 from pathlib import Path
 
@@ -44,3 +46,30 @@ def assert_real_rendering(pixels: np.ndarray, min_colours: int = 20) -> None:
     assert pixels[..., :3].std() > 5, "screenshot is (nearly) uniform"
     colours = np.unique(pixels[..., :3].reshape(-1, 3), axis=0)
     assert len(colours) >= min_colours, f"only {len(colours)} distinct colours"
+
+
+@contextlib.contextmanager
+def main_window(qtbot, home: Path):  # type: ignore[no-untyped-def]
+    """The real main window on a workstation of ``home`` (shown; closed with its services afterwards)."""
+    from app.config import resolve_paths
+    from app.ui.main_window import MainWindow
+    from app.workstation import Workstation
+
+    paths = resolve_paths(str(home))
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    ws = Workstation(paths, "tester")
+    win = MainWindow(ws)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        yield win
+    finally:
+        win.close()
+        ws.close()
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The main window on an empty data dir."""
+    with main_window(qtbot, tmp_path / "home") as win:
+        yield win

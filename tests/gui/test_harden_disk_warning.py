@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from app.config import resolve_paths
+from tests.conftest import small_tmpfs
+from tests.gui.conftest import main_window
+
 
 
 def _fill_to(mount: Path, leave: int) -> None:
@@ -29,27 +30,12 @@ def _fill_to(mount: Path, leave: int) -> None:
 
 @pytest.fixture
 def small_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
-    mount = tmp_path / "mnt"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)], capture_output=True,
-                          text=True)
-    if done.returncode != 0:
-        pytest.fail(f"cannot mount a small tmpfs (needs root): {done.stderr.strip()}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    with small_tmpfs(tmp_path / "mnt") as mount:
+        yield mount
 
 
 def test_status_bar_warns_when_space_runs_low(qtbot, small_disk: Path, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
-    from app.ui.main_window import MainWindow
-    from app.workstation import Workstation
-
-    paths = resolve_paths(str(small_disk / "home"))
-    paths.config_dir.mkdir(parents=True)
-    ws = Workstation(paths, "tester")
-    win = MainWindow(ws)
-    qtbot.addWidget(win)
-    win.show()
-    try:
+    with main_window(qtbot, small_disk / "home") as win:
         warning = win.disk_warning
         assert not warning.isVisible()  # an empty 24 MiB disk is fine
         _fill_to(small_disk, 800 * 1024)  # under 5 % of 24 MiB
@@ -62,6 +48,3 @@ def test_status_bar_warns_when_space_runs_low(qtbot, small_disk: Path, artifacts
         (small_disk / "filler").unlink()
         warning.refresh()
         assert not warning.isVisible()
-    finally:
-        win.close()
-        ws.close()

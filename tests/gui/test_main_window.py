@@ -7,27 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
-from app.config import resolve_paths
 from app.ui.worklist_model import COL
 from tests.gui.conftest import assert_real_rendering, qimage_to_array
-
-
-@pytest.fixture
-def window(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
-    from app.ui.main_window import MainWindow
-    from app.workstation import Workstation
-
-    paths = resolve_paths(str(tmp_path / "home"))
-    paths.config_dir.mkdir(parents=True)
-    ws = Workstation(paths, "tester")
-    win = MainWindow(ws)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
-    ws.close()
 
 
 def test_lists_imported_studies_and_renders(qtbot, window, shared_data: Path, artifacts: Path) -> None:  # type: ignore[no-untyped-def]

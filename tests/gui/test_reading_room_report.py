@@ -6,25 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from app.config import resolve_paths
-
-
-@pytest.fixture
-def window(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
-    from app.ui.main_window import MainWindow
-    from app.workstation import Workstation
-
-    paths = resolve_paths(str(tmp_path / "home"))
-    paths.config_dir.mkdir(parents=True)
-    ws = Workstation(paths, "tester")
-    win = MainWindow(ws)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
-    ws.close()
 
 
 def _ready(window) -> bool:  # type: ignore[no-untyped-def]
