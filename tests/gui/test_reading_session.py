@@ -106,7 +106,8 @@ def window_session(qtbot: Any, home: Path, files: list[Path], pki: Any, artifact
         editor.sections.edits["impression"].setPlainText("Left, not right: corrected laterality.")
         sign()
         record()
-        window.grab().save(str(artifacts / "reading_session_window.png"))
+        qtbot.wait(1200)  # the editor's state line refreshes every second
+        window.screen().grabWindow(window.winId()).save(str(artifacts / "reading_session_window.png"))  # VTK: from X
     finally:
         window.close()
         ws.close()
