@@ -15,7 +15,9 @@ class Limits:
 
     Before an association exists (TLS handshake, A-ASSOCIATE-RQ) a connection holds no association
     slot, only a place among ``pending_per_address`` / ``pending_total``; a newcomer past either
-    limit cuts the oldest pending connection (of its address, or overall)."""
+    limit cuts the oldest pending connection (of its address, or overall). Once associated, one
+    address holds at most ``associations_per_address`` associations, so a broken or hostile peer
+    cannot take every slot from the others (a newcomer past it gets a transient A-ASSOCIATE-RJ)."""
 
     request_deadline: float | None = 5.0  # the whole A-ASSOCIATE-RQ must arrive by then
     association_deadline: float | None = 3600.0  # the whole association, however busy
@@ -23,3 +25,4 @@ class Limits:
     on_refused: Callable[[str, str], None] | None = None  # (peer host, reason)
     pending_per_address: int = 4
     pending_total: int = 64
+    associations_per_address: int | None = None

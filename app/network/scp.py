@@ -70,7 +70,8 @@ class StorageSCP:
         ae.add_supported_context(Verification)
         limits = Limits(request_deadline=self._request_deadline,
                         association_deadline=self._association_deadline,
-                        access=self._access, on_refused=self._refused)
+                        access=self._access, on_refused=self._refused,
+                        associations_per_address=max(1, self.config.local.max_associations // 2))
         handlers = [(evt.EVT_C_STORE, self._on_c_store), (evt.EVT_CONN_CLOSE, self._on_close)]
         self._server = start_server(ae, self.config.local.host, self._port, limits=limits,
                                     ssl_context=self.tls, handlers=handlers)

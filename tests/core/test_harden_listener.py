@@ -20,9 +20,13 @@ PEER_AET = "STORESCU"
 MAX_ECHO_S = 1.0
 
 
+HOSTILE_HOST = "127.0.0.2"  # another address on the loopback: a broken or hostile device
+
+
 def _config(max_associations: int = 10) -> NodeConfig:
     cfg = NodeConfig(local=LocalAE(OUR_AET, 0, "127.0.0.1", max_associations=max_associations))
     cfg.add(Node("modality", PEER_AET, "127.0.0.1", 104))
+    cfg.add(Node("broken-modality", PEER_AET, HOSTILE_HOST, 104))  # configured: its requests get associated
     return cfg
 
 
@@ -57,9 +61,9 @@ def _aet(name: str) -> bytes:
     return name.encode().ljust(16)
 
 
-def _send_and_wait(rq: bytes, port: int) -> bytes:
-    """Send ``rq``, return what the server answered before it closed (at most 3 s)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=3) as sock:
+def _send_and_wait(rq: bytes, port: int, source: str = "127.0.0.1") -> bytes:
+    """Send ``rq`` from ``source``, return what the server answered before it closed (at most 3 s)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=3, source_address=(source, 0)) as sock:
         try:
             sock.sendall(rq)
             answer = b""
@@ -110,6 +114,8 @@ def _mutants(rq: bytes, n: int, seed: int = 15) -> list[bytes]:
 
 
 def test_mutated_requests_hold_no_slot_and_memory_returns(real_rq: bytes) -> None:
+    """A configured device on another address sends mutants of a real request, 20 at a time; the
+    decodable ones become associations, but that address holds at most half of the slots."""
     with StorageSCP(_config(), MemorySink(), port=0) as scp:
         assert _echo(scp.port) is not None
         threads_before, before = threading.active_count(), rss_bytes()
@@ -118,7 +124,7 @@ def test_mutated_requests_hold_no_slot_and_memory_returns(real_rq: bytes) -> Non
 
         def one(data: bytes) -> None:
             with barrier:
-                _send_and_wait(data, scp.port)
+                _send_and_wait(data, scp.port, HOSTILE_HOST)
 
         workers = [threading.Thread(target=one, args=(m,)) for m in mutants]
         for w in workers:
@@ -183,3 +189,23 @@ def test_accepted_associations_still_count_against_the_limit() -> None:
             first.release()
         time.sleep(0.3)
         assert _echo(scp.port) is not None
+
+
+def test_one_address_holds_at_most_half_of_the_slots() -> None:
+    from pynetdicom import AE
+    from pynetdicom.sop_class import Verification
+
+    with StorageSCP(_config(max_associations=4), MemorySink(), port=0) as scp:
+        ae = AE(PEER_AET)
+        ae.add_requested_context(Verification)
+        held = [ae.associate("127.0.0.1", scp.port, ae_title=OUR_AET, bind_address=(HOSTILE_HOST, 0))
+                for _ in range(3)]
+        try:
+            assert [a.is_established for a in held] == [True, True, False]
+            assert held[2].is_rejected  # transient: local limit exceeded
+            took = _echo(scp.port)  # the other address still has its slots
+            assert took is not None and took < MAX_ECHO_S, took
+        finally:
+            for a in held:
+                if a.is_established:
+                    a.release()

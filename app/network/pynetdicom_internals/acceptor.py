@@ -42,6 +42,11 @@ class HardenedHandler(RequestHandler):
             return
         sock.settimeout(None)
         assoc = self._create_association(request)
+        if not server.slots.admit(host, assoc):  # never started: it holds nothing
+            preassoc.refuse(sock, host, "this address already holds its share of associations",
+                            server.limits, preassoc.BUSY_PDU)
+            _close(sock)
+            return
         evt.trigger(assoc, evt.EVT_CONN_OPEN, {"address": self.client_address})
         assoc.start()
 
@@ -118,6 +123,7 @@ class HardenedServer(ThreadedAssociationServer):
 
     limits: Limits = Limits()
     gate: preassoc.PendingGate = preassoc.PendingGate(4, 64)
+    slots: preassoc.AddressSlots = preassoc.AddressSlots(None)
     daemon_threads = True
     block_on_close = False
 
@@ -137,6 +143,7 @@ def start(ae: Any, address: tuple[str, int], *, limits: Limits, ssl_context: ssl
                             server_class=HardenedServer, request_handler=HardenedHandler)
     server.limits = limits
     server.gate = preassoc.PendingGate(limits.pending_per_address, limits.pending_total)
+    server.slots = preassoc.AddressSlots(limits.associations_per_address)
     threading.Thread(target=server.serve_forever, name=f"DicomServer@{address[1]}", daemon=True).start()
     ae._servers.append(server)
     return server

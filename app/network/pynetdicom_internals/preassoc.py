@@ -30,6 +30,29 @@ def reject_pdu(reason: int) -> bytes:
     return bytes([0x03, 0, 0, 0, 0, 4, 0, 1, 1, reason])
 
 
+# A-ASSOCIATE-RJ: rejected-transient (2), service provider / presentation (3), local limit exceeded (2)
+BUSY_PDU = bytes([0x03, 0, 0, 0, 0, 4, 0, 2, 3, 2])
+
+
+class AddressSlots:
+    """Live associations per peer address, for ``Limits.associations_per_address``."""
+
+    def __init__(self, per_address: int | None) -> None:
+        self._per_address = per_address
+        self._lock = threading.Lock()
+        self._live: dict[str, list[object]] = {}
+
+    def admit(self, host: str, assoc: object) -> bool:
+        """Count ``assoc`` for ``host`` unless the address already holds its share."""
+        with self._lock:
+            live = [a for a in self._live.get(host, []) if a.ident is None or a.is_alive()]  # type: ignore[attr-defined]
+            if self._per_address is not None and len(live) >= self._per_address:
+                self._live[host] = live
+                return False
+            self._live[host] = live + [assoc]
+            return True
+
+
 def refuse(sock: socket.socket, peer: str, reason: str, limits: Limits | None, pdu: bytes = ABORT_PDU) -> None:
     """Log and report the refusal, send ``pdu`` (best effort) and shut the connection down."""
     LOG.warning("refusing association from %s: %s", peer, reason)
