@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+from app.config import private_dir
+
 T = TypeVar("T")
 
 
@@ -63,7 +65,7 @@ def _keys(data: Any, prefix: str = "") -> set[str]:
 def write_json(path: Path, data: Any) -> Path:
     """Write ``data`` atomically (temp file, fsync, rename), readable by the owner only."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".json", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -13,7 +13,7 @@ import json
 import secrets
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import sqlite_utils
 
 from app.audit.events import ACTIONS, EVENTS, OUTCOMES, AuditEvent
 from app.clock import utc_iso
-from app.config import user_name
+from app.config import private_dir, user_name
 from app.db import SchemaTooNewError, open_database
 
 GENESIS = "0" * 64
@@ -49,7 +49,17 @@ def _v1(db: sqlite_utils.Database) -> None:
     db.execute("INSERT OR IGNORE INTO meta VALUES ('patient_salt', ?)", [secrets.token_hex(16)])
 
 
-MIGRATIONS = (_v1,)  # append; never edit a shipped step
+def _v2(db: sqlite_utils.Database) -> None:
+    """The export spool (``app.audit.spool``): one row per event to send to the audit repository; not part of
+    the chain (rows change state). ``patient_id`` is kept in clear only until the message is sent."""
+    db.execute("""CREATE TABLE IF NOT EXISTS spool (
+        seq INTEGER PRIMARY KEY REFERENCES events(seq), state TEXT NOT NULL DEFAULT 'unsent',
+        patient_id TEXT, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, lease_owner TEXT,
+        lease_until REAL, sent_at TEXT)""")
+    db.execute("CREATE INDEX IF NOT EXISTS spool_state ON spool (state, seq)")
+
+
+MIGRATIONS = (_v1, _v2)  # append; never edit a shipped step
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -93,11 +103,13 @@ class AuditLog:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         self._lock = threading.Lock()
         self.db = open_database(self.path, MIGRATIONS, label="audit log", too_new=AuditSchemaError)
         self._conn = self.db.conn
         self._salt = self._conn.execute("SELECT value FROM meta WHERE key = 'patient_salt'").fetchone()[0]
+        self.spooling = False  # True: every new event also gets a row in the export spool (same transaction)
+        self.on_record: Callable[[AuditRecord], None] | None = None  # e.g. wakes the export sender
 
     def patient_hash(self, patient_id: str | None) -> str | None:
         """Salted sha256 of a patient ID (None for none/empty)."""
@@ -140,11 +152,17 @@ class AuditLog:
                 names = ", ".join(fields)
                 marks = ", ".join("?" for _ in fields)
                 self._conn.execute(f"INSERT INTO events ({names}) VALUES ({marks})", list(fields.values()))
+                if self.spooling:
+                    self._conn.execute("INSERT INTO spool (seq, patient_id) VALUES (?, ?)",
+                                       [fields["seq"], patient_id or None])
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
-        return AuditRecord(**fields)
+        rec = AuditRecord(**fields)
+        if self.on_record is not None:
+            self.on_record(rec)
+        return rec
 
     def records(self) -> list[AuditRecord]:
         """Every record in sequence order."""

@@ -1,4 +1,5 @@
-"""`telerad delete STUDY_UID`: remove a study's rows and files from the cache."""
+"""`telerad delete STUDY_UID`: remove a study's rows and files from the cache and its unsigned reports; say what
+is kept (signed reports, under the retention rule) and why."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     with workstation(args) as ws:
-        if not ws.delete_study(args.study_uid):
-            print(f"telerad delete: no study {args.study_uid} in the cache", file=sys.stderr)
-            return 1
-    print(f"deleted study {args.study_uid}")
+        result = ws.delete_study(args.study_uid)
+    if not result:
+        print(f"telerad delete: no study {args.study_uid} in the cache", file=sys.stderr)
+        return 1
+    done = result.deleted()
+    print(f"deleted study {args.study_uid}" + (f": {done}" if done else ""))
+    for line in result.kept():
+        print(line)
     return 0

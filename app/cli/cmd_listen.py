@@ -52,6 +52,7 @@ def execute(args: argparse.Namespace) -> int:
             if hl7_port is not None:
                 hl7 = ws.start_hl7_listener(hl7_port)
                 print(f"receiving HL7 orders on port {hl7.port}{' (TLS)' if hl7.tls else ''}", flush=True)
+            ws.start_purge_schedule()  # the daily retention purge, as the window runs it
             while not stop.wait(0.5):
                 pass
     except (OSError, NodeError, SettingsError) as exc:

@@ -27,6 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--port", type=int, required=True)
     add.add_argument("--retrieve", choices=["get", "move"], default="get", help="preferred retrieve (default get)")
     add.add_argument("--dicomweb", metavar="URL", help="DICOMweb base URL (QIDO/WADO/STOW)")
+    add.add_argument("--wire", choices=["lossless", "stored", "lossy"], default="lossless",
+                     help="compression on the wire: lossless (default; WADO-RS always, C-GET/C-MOVE with "
+                          "--transcodes), stored (as the PACS holds them), lossy (accepted; images marked LOSSY)")
+    add.add_argument("--transcodes", action="store_true",
+                     help="the PACS transcodes on DIMSE: C-GET/C-MOVE propose compressed syntaxes first")
     add.add_argument("--replace", action="store_true", help="overwrite an existing node of that name")
     _tls_args(add)
     lst = sub.add_parser("list", help="list nodes and our own AE")
@@ -64,10 +69,12 @@ def execute(args: argparse.Namespace) -> int:
                 print(f"local: {loc.ae_title} listening on {loc.host}:{loc.port}{' TLS' if loc.tls.enabled else ''}")
                 for n in cfg.nodes.values():
                     extra = (" TLS" if n.tls.enabled else "") + (f" dicomweb={n.dicomweb}" if n.dicomweb else "")
+                    extra += f" wire={n.wire}" + (" transcodes" if n.transcodes else "")
                     print(f"{n.name}: {n.ae_title}@{n.host}:{n.port} retrieve={n.retrieve}{extra}")
             return 0
         if args.nodes_command == "add":
-            node = Node(args.name, args.aet, args.host, args.port, args.retrieve, args.dicomweb, _tls(args, None))
+            node = Node(args.name, args.aet, args.host, args.port, args.retrieve, args.dicomweb, _tls(args, None),
+                        wire=args.wire, transcodes=args.transcodes)
             cfg.add(node, replace_existing=args.replace)
             change = {"action": "add", "node": asdict(node)}
         elif args.nodes_command == "remove":

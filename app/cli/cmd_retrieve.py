@@ -14,12 +14,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("node")
     parser.add_argument("study", metavar="STUDY_UID")
     parser.add_argument("--series", metavar="UID", help="only this series")
-    parser.add_argument("--method", choices=["get", "move", "dicomweb"], help="default: the node's setting")
+    parser.add_argument("--method", choices=["get", "move", "dicomweb"], help="default: dicomweb (WADO-RS) when the node has a DICOMweb URL, else the node's "
+                             "get/move; the window chooses the same way")
     parser.add_argument("--all", action="store_true", help="fetch everything, even instances already cached")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
 def execute(args: argparse.Namespace) -> int:
+    from app.network.dicomweb import DicomWebError
     from app.network.scu import NetworkError
     from app.tasks import Cancelled
 
@@ -33,7 +35,7 @@ def execute(args: argparse.Namespace) -> int:
                                      refetch_all=args.all, progress=TerminalProgress("retrieve"), cancel=cancel)
             except Cancelled as exc:
                 result, code = getattr(exc, "result", None), 130
-            except (NetworkError, OSError, ValueError) as exc:
+            except (NetworkError, DicomWebError, OSError, ValueError) as exc:
                 print(f"telerad retrieve: {exc}", file=sys.stderr)
                 code = 1
     if result is not None:

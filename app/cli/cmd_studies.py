@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-from typing import TYPE_CHECKING, Any
+import sys
+from typing import TYPE_CHECKING, Any, Iterable, TextIO
 
 from app.cli.context import workstation
 
@@ -20,24 +22,58 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     with workstation(args) as ws:
-        rows = [study_dict(s) for s in ws.cache.list_studies()]
-    if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        texts = ws.cache.study_json() if args.json else None
+        rows = ws.cache.study_rows() if texts is None else []
+    if texts is not None:
+        write_texts(texts, sys.stdout)
+    elif args.json:
+        write_json(rows, sys.stdout)
     else:
-        print_table(rows)
+        print_table([_dict(r) for r in rows])
     return 0
 
 
+@functools.lru_cache(maxsize=1)
+def _layout() -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """(JSON keys, index of each key's value in a summary's field values): counts last, renamed."""
+    from app.store.queries import STUDY_FIELDS
+
+    order = [i for i, n in enumerate(STUDY_FIELDS) if n not in ("num_series", "num_instances")]
+    order += [STUDY_FIELDS.index("num_series"), STUDY_FIELDS.index("num_instances")]
+    renamed = {"num_series": "series", "num_instances": "instances"}
+    return tuple(renamed.get(STUDY_FIELDS[i], STUDY_FIELDS[i]) for i in order), tuple(order)
+
+
+def _dict(values: tuple[Any, ...]) -> dict[str, Any]:
+    """The documented JSON form of one study (field values of its summary): every summary field, counts
+    as ``series``/``instances`` (last), modalities and flags as lists."""
+    names, order = _layout()
+    out = dict(zip(names, map(values.__getitem__, order)))
+    out["modalities"], out["flags"] = list(out["modalities"]), list(out["flags"])
+    return out
+
+
 def study_dict(summary: "StudySummary") -> dict[str, Any]:
-    """The documented JSON form of one study: every summary field, counts as ``series``/``instances``."""
+    """The JSON form of one study summary (as ``telerad studies --json`` prints it)."""
     from dataclasses import fields
 
-    out = {f.name: getattr(summary, f.name) for f in fields(summary)}  # flat: no asdict deep copy
-    out["series"] = out.pop("num_series")
-    out["instances"] = out.pop("num_instances")
-    out["modalities"] = list(summary.modalities)
-    out["flags"] = list(summary.flags)
-    return out
+    return _dict(tuple(getattr(summary, f.name) for f in fields(summary)))
+
+
+def write_json(rows: Iterable[tuple[Any, ...]], out: TextIO) -> None:
+    """A JSON list, one study object per line, written as it is encoded (C encoder, no indent pass)."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    write_texts((encode(_dict(values)) for values in rows), out)
+
+
+def write_texts(objects: Iterable[str], out: TextIO) -> None:
+    """A JSON list of already encoded objects, one per line."""
+    out.write("[")
+    sep = "\n"
+    for text in objects:
+        out.write(sep + text)
+        sep = ",\n"
+    out.write("\n]\n" if sep != "\n" else "]\n")
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:

@@ -17,21 +17,29 @@ if TYPE_CHECKING:
     from app.worklist import WorklistEntry
     from app.workstation import Workstation
 
-COLUMNS = ("priority", "clock", "tat", "status", "flags", "subspecialty", "modalities", "site", "description")
+COLUMNS = ("priority", "clock", "tat", "status", "flags", "ai", "subspecialty", "modalities", "site", "description",
+           "reason")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON list of worklist entries")
     parser.add_argument("--to-read", action="store_true",
                         help="only studies still to read (leave out reported and reference-only ones)")
-    parser.add_argument("action", nargs="?", choices=("open", "release"),
-                        help="open: claim STUDY_UID for reading (audited access); release: give the claim back")
+    parser.add_argument("action", nargs="?", choices=("open", "release", "next", "handover"),
+                        help="open: claim STUDY_UID for reading (audited access); release: give the claim back; "
+                        "with --group: next claims the next case (exit 3: none left, 4: workload cap reached), "
+                        "handover STUDY_UID --to NAME passes a claim to a colleague")
+    parser.add_argument("--to", metavar="NAME", help="handover: the colleague who takes the claim")
     parser.add_argument("study_uid", nargs="?", metavar="STUDY_UID")
 
 
 def execute(args: argparse.Namespace) -> int:
     from app.worklist import utc_now
 
+    if args.action in ("next", "handover") or (args.action == "release" and args.group):
+        from app.cli.cmd_worklist_group import execute_group
+
+        return execute_group(args)
     if args.action and not args.study_uid:
         print(f"telerad worklist {args.action}: STUDY_UID is required", file=sys.stderr)
         return 2
@@ -42,10 +50,15 @@ def execute(args: argparse.Namespace) -> int:
         now = utc_now()
         near = ws.worklist.config.near_breach_fraction
         rows = [entry_dict(e, now, near) for e in entries if e.to_read or not args.to_read]
+        awaiting = [] if args.json else [order for order, _ in ws.order_list(awaiting_only=True)]
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
         print_table(rows)
+        for order in awaiting:  # ordered by the RIS, no images yet
+            procedure = order.procedure_text or order.procedure_code
+            print(f"{order.priority.value:<8} awaiting images  {procedure[:30]:<30} accession {order.accession}"
+                  + (f"  reason: {order.reason[:60]}" if order.reason else ""))
     return 0
 
 
@@ -82,6 +95,10 @@ def entry_dict(e: "WorklistEntry", now: "datetime", near_fraction: float = 0.25)
         "description": e.description, "accession": e.accession, "priors": list(e.priors),
         "report_status": e.report.status, "flags": list(e.report.flags), "critical": e.report.critical,
         "critical_text": e.report.critical_text, "delivery": e.report.delivery,
+        "order_priority": e.order.priority, "reason": e.order.reason, "clinical_history": e.order.history,
+        "ordering_physician": e.order.ordering_physician, "callback": e.order.callback,
+        "ai": e.ai.text, "ai_findings": [{"finding": f.key, "label": f.label, "text": f.text, "critical": f.critical,
+                                          "decision": f.decision, "decided_by": f.decided_by} for f in e.ai.findings],
     }
 
 

@@ -31,7 +31,9 @@ def workstation(args: argparse.Namespace) -> "Workstation":
     """The workstation of this invocation's data dir (use it as a context manager: it closes its services)."""
     from app.workstation import Workstation
 
-    return Workstation(paths(args), user_name())
+    ws = Workstation(paths(args), getattr(args, "reader", None) or user_name())
+    ws.group_url = getattr(args, "group", None)  # --group: the shared worklist (app.workstation.group)
+    return ws
 
 
 def unknown_node(ws: "Workstation", name: str, command: str) -> bool:
@@ -57,3 +59,36 @@ def window_arg(text: str) -> tuple[float, float]:
     if width <= 0:
         raise argparse.ArgumentTypeError("window width must be positive")
     return centre, width
+
+
+PASSWORD_FILE_ENV = "TELERAD_PASSWORD_FILE"
+
+
+class PasswordUnavailable(RuntimeError):
+    """No terminal to ask on and no password file given."""
+
+
+def password_file(args: argparse.Namespace) -> "str | None":
+    """The file of the global ``--unlock F``, else ``TELERAD_PASSWORD_FILE`` (None: ask on the terminal)."""
+    import os
+
+    return getattr(args, "unlock", None) or os.environ.get(PASSWORD_FILE_ENV) or None
+
+
+def read_password(prompt: str, file: "str | None" = None, *, confirm: bool = False) -> str:
+    """The first line of ``file``, else asked on the terminal (twice with ``confirm``; no echo)."""
+    import getpass
+    import sys
+    from pathlib import Path
+
+    if file:
+        try:
+            return Path(file).read_text(encoding="utf-8").splitlines()[0] if Path(file).stat().st_size else ""
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PasswordUnavailable(f"cannot read the password file {file}: {exc}") from None
+    if not sys.stdin.isatty():
+        raise PasswordUnavailable(f"no terminal to ask for the password: give --unlock FILE or {PASSWORD_FILE_ENV}")
+    password = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Again: ") != password:
+        raise PasswordUnavailable("the two passwords differ")
+    return password

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -17,6 +18,7 @@ COMMANDS = {
     "studies": ("app.cli.cmd_studies", "list the studies in the local cache"),
     "show": ("app.cli.cmd_show", "render one image (UID or file) to a PNG"),
     "delete": ("app.cli.cmd_delete", "delete a study from the local cache"),
+    "purge": ("app.cli.cmd_purge", "apply the retention rule (retention.json): purge what it no longer keeps"),
     "check": ("app.cli.cmd_check", "compare every stored file with the cache index and repair what differs"),
     "nodes": ("app.cli.cmd_nodes", "configure remote DICOM nodes and our own AE title/port"),
     "echo": ("app.cli.cmd_echo", "C-ECHO a configured node"),
@@ -28,12 +30,19 @@ COMMANDS = {
     "worklist": ("app.cli.cmd_worklist", "the reading worklist in reading order (priority, clock, status)"),
     "report": ("app.cli.cmd_report", "write, sign, verify reports (draft, show, critical, sign, addendum, verify)"),
     "outbox": ("app.cli.cmd_outbox", "delivery queue of signed reports: state, send, retry"),
+    "ai": ("app.cli.cmd_ai", "a study's AI findings (SR / SEG results): list, accept, reject"),
     "orders": ("app.cli.cmd_orders", "orders received from the RIS (HL7), with their study or awaiting images"),
+    "critical": ("app.cli.cmd_critical", "the night's critical results: who was told, how, time from image arrival"),
+    "export": ("app.cli.cmd_export", "export a study de-identified (PS3.15 Annex E) to a folder or ZIP"),
+    "readers": ("app.cli.cmd_readers", "group reading (--group URL): reader profiles and facilities"),
+    "audit": ("app.cli.cmd_audit", "the local audit log: verify its hash chain, export spool status, flush"),
+    "user": ("app.cli.cmd_user", "workstation user accounts (sign-in, report author): add, list, passwd"),
 }
 
 
 # Errors whose message is meant for the user (another process holds the cache, a newer schema...).
-USER_ERRORS = {"CacheLockedError", "NotACacheError", "SchemaTooNewError", "WorkstationError", "DiskFullError"}
+USER_ERRORS = {"CacheLockedError", "NotACacheError", "SchemaTooNewError", "WorkstationError", "DiskFullError",
+               "GroupError"}
 
 
 def storage_error(exc: BaseException) -> str | None:
@@ -54,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="telerad", description="Telerad Workstation")
     parser.add_argument("--version", action="version", version=f"telerad {__version__}")
     parser.add_argument("--data-dir", metavar="DIR", help="cache and config folder (default: TELERAD_HOME or the user data dir)")
+    parser.add_argument("--unlock", metavar="FILE", help="read the password from the first line of FILE instead "
+                        "of asking on the terminal (default: TELERAD_PASSWORD_FILE)")
+    parser.add_argument("--group", metavar="URL", default=os.environ.get("TELERAD_GROUP"),
+                        help="group reading: the shared PostgreSQL worklist, e.g. postgresql://host/telerad "
+                        "(default: TELERAD_GROUP; without it this reader's SQLite worklist is the only one)")
+    parser.add_argument("--reader", metavar="NAME", help="the reader's name in the group (default: the user name)")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     parser.add_argument("--selftest", action="store_true", help="open the window, import and render the demo CT "
                         "in a temporary cache, print timings; exit 0 if everything works")

@@ -11,6 +11,7 @@ from typing import Iterator, Literal, Sequence
 
 import sqlite_utils
 
+from app.config import PRIVATE_FILE_MODE, open_private, private_dir, restrict
 from app.db.migrations import Step, apply_migrations
 
 BUSY_TIMEOUT_S = 30.0
@@ -38,15 +39,15 @@ def open_database(path: Path, migrations: Sequence[Step] | None, *, label: str,
     (tests of old schemas); ``migrations=None`` leaves migrating to the caller (the cache checks the
     file's integrity first)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     new = not path.exists()
+    _owner_only(path, new)  # before WAL opens: SQLite gives -wal/-shm the main file's mode
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-    if new:
-        _owner_only(path)
     db = sqlite_utils.Database(conn)
     try:
         db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA secure_delete = ON")  # deleted rows (a deleted study's PHI) are zeroed, not left
         db.enable_wal()
         db.execute(f"PRAGMA synchronous = {durability}")
     except sqlite3.OperationalError as exc:
@@ -109,11 +110,17 @@ def is_read_only(db: sqlite_utils.Database) -> bool:
     return bool(getattr(db, "_telerad_read_only", False))
 
 
-def _owner_only(path: Path) -> None:
-    try:
-        os.chmod(path, 0o600)
-    except OSError:  # a file system without modes
-        pass
+def _owner_only(path: Path, new: bool) -> None:
+    """Create the (empty, valid) database file 0600, or restrict an existing one and its WAL files."""
+    if new:
+        try:
+            os.close(open_private(path, os.O_RDWR | os.O_EXCL))
+        except FileExistsError:  # another process created it meanwhile
+            pass
+        return
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if candidate.exists():
+            restrict(candidate, PRIVATE_FILE_MODE)
 
 
 def pragma_synchronous(db: sqlite_utils.Database | sqlite3.Connection) -> str:

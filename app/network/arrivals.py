@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 LOG = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ class Arrivals:
         self._lock = threading.Condition()
         self._order: list[str] = []
         self._series: dict[str, str] = {}
+        self._numbers: dict[str, int | None] = {}
         self._arrived: set[str] = set()
         self._expected: int | None = None
         self._bytes = 0
@@ -68,11 +69,14 @@ class Arrivals:
         self._listeners: list[Callable[[str, Snapshot], None]] = []
 
     # -- written by the retrieve -----------------------------------------------------------------
-    def plan(self, order: Sequence[tuple[str, str]], already: Sequence[str] = ()) -> None:
-        """The fetch order as (series UID, SOP Instance UID); ``already`` = instances cached before."""
+    def plan(self, order: Sequence[tuple[str, str]], already: Sequence[str] = (),
+             numbers: Mapping[str, int | None] | None = None) -> None:
+        """The fetch order as (series UID, SOP Instance UID); ``already`` = instances cached before;
+        ``numbers`` = instance numbers (SOP UID -> number), where the viewer places a slice still coming."""
         with self._lock:
             self._order = [sop for _, sop in order]
             self._series = {sop: series for series, sop in order}
+            self._numbers = dict(numbers or {})
             self._arrived |= set(already)
             self._expected = len(set(self._order) | self._arrived)
             self._lock.notify_all()
@@ -128,6 +132,16 @@ class Arrivals:
         with self._lock:
             return [s for s in self._order if s not in self._arrived
                     and (series_uid is None or self._series.get(s) == series_uid)]
+
+    def pending(self, series_uid: str) -> list[tuple[str, int | None]]:
+        """(SOP UID, instance number) of the planned instances of ``series_uid`` not yet in."""
+        with self._lock:
+            return [(s, self._numbers.get(s)) for s in self._order
+                    if s not in self._arrived and self._series.get(s) == series_uid]
+
+    def planned_series(self) -> set[str]:
+        with self._lock:
+            return set(self._series.values())
 
     def wait_for(self, sop_uid: str | None = None, timeout: float | None = None) -> bool:
         """Block until ``sop_uid`` (default: the opening instance) is in; False on timeout or when it ended without it."""

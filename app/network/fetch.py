@@ -57,19 +57,32 @@ def choose_method(node: Node, requested: str | None = None) -> str:
 class FlaggingSink(CacheSink):
     """The cache sink that flags the study incomplete once its first instance is stored."""
 
-    def __init__(self, cache: "Cache", study_uid: str, reason: str) -> None:
+    def __init__(self, cache: "Cache", study_uid: str, reason: str, arrivals: Arrivals | None = None) -> None:
         super().__init__(cache)
         self.study_uid, self.reason, self.flagged = study_uid, reason, False
+        self.arrivals = arrivals  # its planned total goes with the flag ("1 of 300" on the worklist at once)
+        self.feed = False  # arrivals fed here on the DIMSE paths (WADO-RS feeds its own)
 
     def __call__(self, data: bytes, meta: ReceivedMeta) -> StoreOutcome:
-        return self._flag([super().__call__(data, meta)])[0]
+        outcome = self._flag([super().__call__(data, meta)])[0]
+        self._arrived([(data, meta)], [outcome])
+        return outcome
 
     def many(self, items: Sequence[tuple[bytes, ReceivedMeta]]) -> list[StoreOutcome]:
-        return self._flag(super().many(items))
+        outcomes = self._flag(super().many(items))
+        self._arrived(items, outcomes)
+        return outcomes
+
+    def _arrived(self, items: Sequence[tuple[bytes, ReceivedMeta]], outcomes: list[StoreOutcome]) -> None:
+        if self.arrivals is not None and self.feed:
+            for (data, meta), outcome in zip(items, outcomes):
+                if outcome.status != "rejected":
+                    self.arrivals.arrived(meta.sop_instance_uid, len(data))
 
     def _flag(self, outcomes: list[StoreOutcome]) -> list[StoreOutcome]:
         if not self.flagged and any(o.status != "rejected" for o in outcomes):
-            self.flagged = mark_completeness(self.cache, self.study_uid, True, None, self.reason)
+            expected = self.arrivals.snapshot().expected if self.arrivals is not None else None
+            self.flagged = mark_completeness(self.cache, self.study_uid, True, expected, self.reason)
         return outcomes
 
 
@@ -92,8 +105,8 @@ def retrieve_into_cache(cache: "Cache", node: Node, calling_aet: str, study_uid:
     """Fetch what the cache lacks (:func:`choose_method`); resume after transport errors until
     ``resume.give_up_after`` s pass without a new instance in the cache; flag/clear "incomplete" on every exit."""
     chosen, auto = choose_method(node, method), method is None or method == "auto"
-    sink = FlaggingSink(cache, study_uid, f"retrieve from {node.name} not finished")
     arrivals = arrivals or Arrivals()
+    sink = FlaggingSink(cache, study_uid, f"retrieve from {node.name} not finished", arrivals)
     received: set[str] = set()
     last_progress, attempt, expected, progressed = time.monotonic(), 0, None, False
     try:
@@ -174,6 +187,7 @@ def _once(node: Node, calling_aet: str, study_uid: str, method: str, may_fall_ba
     fails before any instance arrived."""
     from app.network.retrieve import retrieve_study
 
+    sink.feed = False  # WADO-RS feeds ``arrivals`` itself (with its plan)
     if method == "dicomweb":
         from app.network.dicomweb import DicomWebClient, DicomWebError
         from app.network.webfetch import CONNECTIONS, fetch_study
@@ -192,6 +206,7 @@ def _once(node: Node, calling_aet: str, study_uid: str, method: str, may_fall_ba
     if method == "move" and scp is None:
         raise ValueError(f"C-MOVE from {node.name} needs our Storage SCP, which is not listening")
     wire = node.wire if node.transcodes and method == "get" else "stored"
+    sink.feed = True  # the viewer follows C-GET/C-MOVE too (no plan: it fills in without placeholders)
     result = retrieve_study(node, calling_aet, study_uid, on_stored=sink, scp=scp, series_uid=series_uid, have=have,
                             method=method, audit=audit, user=user, cancel=cancel, progress=progress, wire=wire)
     if wire != "stored" and result.failed and not result.received:  # e.g. Orthanc 1.10: its C-GET never transcodes

@@ -72,7 +72,8 @@ class StorageSCP:
                         association_deadline=self._association_deadline,
                         access=self._access, on_refused=self._refused,
                         associations_per_address=max(1, self.config.local.max_associations // 2))
-        handlers = [(evt.EVT_C_STORE, self._on_c_store), (evt.EVT_CONN_CLOSE, self._on_close)]
+        handlers = [(evt.EVT_C_STORE, self._on_c_store), (evt.EVT_CONN_CLOSE, self._on_close),
+                    (evt.EVT_REQUESTED, self._on_requested)]
         self._server = start_server(ae, self.config.local.host, self._port, limits=limits,
                                     ssl_context=self.tls, handlers=handlers)
         LOG.info("storage SCP %s listening on %s:%d%s", self.ae_title, self.config.local.host,
@@ -110,6 +111,20 @@ class StorageSCP:
         return solicited, node.name if node else None
 
     # -- events ----------------------------------------------------------------------------
+    def _on_requested(self, event: Any) -> None:
+        """Before negotiation: the calling node's ``wire`` orders the transfer syntaxes we accept (a C-MOVE
+        sender proposing JPEG-LS and uncompressed then sends JPEG-LS)."""
+        from app.network.syntaxes import acceptor_order
+
+        requestor = event.assoc.requestor  # its ae_title is filled in only by the negotiation: the request's
+        calling = str(getattr(requestor.primitive, "calling_ae_title", "") or "").strip()
+        node = self.config.node_for(calling, requestor.address)
+        wire = node.wire if node is not None else "lossless"
+        contexts = event.assoc.acceptor.supported_contexts
+        for cx in contexts:
+            cx.transfer_syntax = acceptor_order(list(cx.transfer_syntax), wire)
+        event.assoc.acceptor.supported_contexts = contexts
+
     def _on_c_store(self, event: Any) -> Any:
         from app.network.received import handle_store
 

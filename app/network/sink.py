@@ -1,7 +1,8 @@
 """The store callback that puts received instances into the study cache (used by CLI and app).
 
 Retrieved instances take the same path as imports (``Cache.store_bytes``: validation, atomic
-write, duplicate rules). Unsolicited stores go to quarantine, never to the worklist.
+write, duplicate rules). Unsolicited stores go to quarantine, never to the worklist, except AI results
+(SR, SEG) a known node sends for a study already cached.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ if TYPE_CHECKING:
     from app.store import Cache
 
 LOG = logging.getLogger(__name__)
+# SR (basic text, enhanced, comprehensive, comprehensive 3D, extensible) and Segmentation storage
+AI_RESULT_CLASSES = frozenset({"1.2.840.10008.5.1.4.1.1.88.11", "1.2.840.10008.5.1.4.1.1.88.22",
+                               "1.2.840.10008.5.1.4.1.1.88.33", "1.2.840.10008.5.1.4.1.1.88.34",
+                               "1.2.840.10008.5.1.4.1.1.88.35", "1.2.840.10008.5.1.4.1.1.66.4"})
 
 
 def _source(meta: ReceivedMeta) -> str:
@@ -31,7 +36,7 @@ class CacheSink:
         self.cache = cache
 
     def __call__(self, data: bytes, meta: ReceivedMeta) -> StoreOutcome:
-        if meta.solicited:
+        if meta.solicited or self._annotates_cached_study(meta):
             result = self.cache.store_bytes(data, meta.node, source=_source(meta))
         else:
             quarantine = getattr(self.cache, "quarantine_bytes", None)
@@ -40,6 +45,13 @@ class CacheSink:
             reason = f"unsolicited C-STORE from {meta.calling_aet} (no retrieve asked for it)"
             result = quarantine(data, reason, meta.node, source=_source(meta))
         return StoreOutcome(result.status, result.reason, result.patient_id)
+
+    def _annotates_cached_study(self, meta: ReceivedMeta) -> bool:
+        """An AI result (SR, SEG) a known node pushes for a study already in the cache (IHE AI Results: the AI
+        manager sends to the image display) is taken as asked for; it never brings a new study."""
+        get_study = getattr(self.cache, "get_study", None)
+        return (meta.node is not None and meta.sop_class_uid in AI_RESULT_CLASSES and get_study is not None
+                and get_study(meta.study_instance_uid) is not None)
 
     def many(self, items: Sequence[tuple[bytes, ReceivedMeta]]) -> list[StoreOutcome]:
         """Store solicited instances in one group commit (unsolicited ones one by one)."""

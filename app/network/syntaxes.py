@@ -36,3 +36,22 @@ def wire_preference(wire: str) -> list[str]:
 def is_lossy(transfer_syntax: str) -> bool:
     """True for a lossy compressed transfer syntax."""
     return transfer_syntax in LOSSY
+
+
+# lossless encodings a storage SCP prefers to accept, best first (smallest on the wire, fast to decode)
+_LOSSLESS_ACCEPT = ("1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.80",
+                    "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.90",
+                    "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.1.99")
+_UNCOMPRESSED_ACCEPT = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2", "1.2.840.10008.1.2.2")
+
+
+def acceptor_order(supported: list[str], wire: str) -> list[str]:
+    """``supported`` reordered for a storage SCP; pynetdicom accepts the first of *its* list the peer proposes.
+
+    ``lossless``/``stored``: lossless compressed first (what the peer holds or transcodes to, never forcing it to
+    decompress), then uncompressed, lossy last; ``lossy``: lossy first."""
+    lossless = [ts for ts in _LOSSLESS_ACCEPT if ts in supported]
+    plain = [ts for ts in _UNCOMPRESSED_ACCEPT if ts in supported]
+    lossy = [ts for ts in supported if ts in LOSSY]
+    first = (lossy + lossless + plain) if wire == "lossy" else (lossless + plain + lossy)
+    return first + [ts for ts in supported if ts not in first]

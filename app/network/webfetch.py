@@ -107,7 +107,8 @@ def fetch_study(client: DicomWebClient, study_uid: str, on_stored: StoreCallback
     arrivals = arrivals or Arrivals()
     slots = plan(client, study_uid, series_uid)
     todo = [s for s in slots if s.sop_uid not in have]
-    arrivals.plan([(s.series_uid, s.sop_uid) for s in todo], [s.sop_uid for s in slots if s.sop_uid in have])
+    arrivals.plan([(s.series_uid, s.sop_uid) for s in todo], [s.sop_uid for s in slots if s.sop_uid in have],
+                  {s.sop_uid: s.instance_number for s in slots})
     result = RetrieveResult(study_uid, "dicomweb", len(slots), len(todo))
     state = _Fetch(client, study_uid, todo, wire, cancel)
     sizes: dict[str, int] = {}

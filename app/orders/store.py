@@ -121,6 +121,30 @@ class OrderStore:
                             [prior.patient_id, prior.issuer])
             return cursor.rowcount
 
+    def delete_orders(self, accessions: Iterable[str], study_uid: str = "") -> int:
+        """Delete the orders of a study leaving the workstation (by accession, and any naming ``study_uid``);
+        the number deleted."""
+        wanted = sorted(set(accessions))
+        marks = ",".join("?" * len(wanted))
+        where = " OR ".join(([f"accession IN ({marks})"] if wanted else []) + (["study_uid = ?"] if study_uid else []))
+        if not where:
+            return 0
+        with self._lock, transaction(self.db):
+            return self.db.execute(f"DELETE FROM orders WHERE {where}", [*wanted, *([study_uid] if study_uid else [])]
+                                   ).rowcount
+
+    def forget_patient(self, patient_id: str) -> bool:
+        """Erase a patient no order names any more: their demographics and the merges naming them (a purge);
+        False (nothing changed) while an order of theirs remains."""
+        if not patient_id:
+            return False
+        with self._lock, transaction(self.db):
+            if self.db.execute("SELECT 1 FROM orders WHERE patient_id = ? LIMIT 1", [patient_id]).fetchone():
+                return False
+            self.db.execute("DELETE FROM patients WHERE patient_id = ?", [patient_id])
+            self.db.execute("DELETE FROM merges WHERE prior_id = ? OR survivor_id = ?", [patient_id, patient_id])
+        return True
+
     # -- reads ---------------------------------------------------------------------------------
     def survivor(self, ref: PatientRef) -> PatientRef:
         """The patient ``ref`` was (transitively) merged into, or ``ref`` itself."""

@@ -38,6 +38,7 @@ def report_signed(audit: "Optional[AuditLog]", report: "Report", outputs: "Itera
             study_uid=report.study.study_uid, patient_id=report.study.patient_id or None,
             detail={"what": "report signed", "report_id": report.id, "kind": str(report.kind),
                     "content_hash": report.content_hash, "critical": report.critical,
+                    "state": str(report.state), "review": report.review,
                     "instances": {o.role: o.sop_instance_uid for o in outputs if o.sop_instance_uid},
                     "destination": destination})
 
@@ -72,5 +73,5 @@ def critical_communicated(audit: "Optional[AuditLog]", report: "Report", notice:
     _record(audit, events.PROCEDURE_RECORD, action=events.ACTION_UPDATE, user=user,
             study_uid=report.study.study_uid, patient_id=report.study.patient_id or None,
             detail={"what": "critical finding communicated", "report_id": report.id,
-                    "recipient": notice.recipient, "method": notice.method,
-                    "communicated_at": notice.communicated_at})
+                    "recipient": notice.recipient, "role": notice.role, "method": notice.method,
+                    "communicated_at": notice.communicated_at, "read_back": notice.read_back})

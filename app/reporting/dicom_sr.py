@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
-from app.reporting.dicom_common import MANUFACTURER, InstanceRef, choose_charset, dicom_dt, sanitized_source
+from app.reporting.dicom_common import (
+    MANUFACTURER, InstanceRef, choose_charset, dicom_dt, fix_source_evidence, sanitized_source,
+)
 from app.reporting.model import ImageRef, Measurement, Report, ReportKind, ReportState
 
 if TYPE_CHECKING:
@@ -126,6 +128,7 @@ def build_sr(report: Report, source: "Dataset", series_uid: str, sop_uid: str, s
         sr = _comprehensive_sr(hd, report, source, series_uid, sop_uid, series_number, organization, institution,
                                predecessors, [sanitized_source(source), *evidence, *image_evidence.values()],
                                signed)
+    fix_source_evidence(sr, source)
     if any(m.label.strip().lower() not in _MEASUREMENT_CONCEPTS for m in report.measurements):
         sr.CodingSchemeIdentificationSequence = [_local_scheme()]
     if signed:

@@ -1,9 +1,11 @@
 """HL7 v2.5.1 ORU^R01 result message for a signed report, built and validated with hl7apy.
 
 Layout: MSH, PID (ID, name, birth date, sex), OBR (accession as placer/filler number, study description as
-service, study date/time, signing time, status F or C for an addendum, signer as principal interpreter),
-then one TX OBX per text line of each non-empty section (OBX-3 ``<section id>^<title>^L``, OBX-4 the
-section's ordinal) and an ST OBX ``113014^DICOM Study^DCM`` holding the Study Instance UID.
+service, study date/time, signing time, status F, P for a preliminary read or C for an addendum, signer as
+principal interpreter), then one TX OBX per text line of each non-empty section (OBX-3
+``<section id>^<title>^L``, OBX-4 the section's ordinal) and an ST OBX ``113014^DICOM Study^DCM`` holding the Study Instance UID. A critical
+report adds a TX OBX ``critical^Critical result^L`` first, and it and the impression lines carry the site's
+abnormal flag in OBX-8 (``Hl7Destination.critical_flag``: AA critically abnormal, or HH).
 
 Text is escaped here with the standard sequences (``\\F\\ \\S\\ \\T\\ \\R\\ \\E\\``) and assigned to hl7apy as ER7
 (it parses a string assigned to a field as ER7, so a raw ``^`` would split it) which keeps well-formed
@@ -28,6 +30,7 @@ NODE_PREFIX = "hl7:"
 VERSION = "2.5.1"
 CHARSET = "UNICODE UTF-8"
 STUDY_UID_CODE = "113014^DICOM Study^DCM"
+CRITICAL_CODE = "critical^Critical result^L"
 ADDENDUM_NOTE = ("addendum_note", "Addendum note")
 _ESCAPES = str.maketrans({"\\": "\\E\\", "|": "\\F\\", "^": "\\S\\", "&": "\\T\\", "~": "\\R\\",
                           **{chr(c): " " for c in range(32) if c != 9}})  # control characters -> space
@@ -91,7 +94,7 @@ def build_oru(report: Report, dest: "Hl7Destination", control_id: str, when: dat
     from hl7apy.core import Message
     from hl7apy.exceptions import HL7apyException, MaxLengthReached
 
-    status = "C" if report.kind == ReportKind.ADDENDUM else "F"
+    status = "C" if report.kind == ReportKind.ADDENDUM else "P" if report.state == "preliminary" else "F"
     study = report.study
     if not study.patient_id.strip():
         raise Hl7BuildError(f"HL7 ORU^R01 for report {report.id}: the study has no Patient ID (PID-3), so the RIS "
@@ -126,7 +129,7 @@ def build_oru(report: Report, dest: "Hl7Destination", control_id: str, when: dat
         obr.obr_22, obr.obr_25 = _dtm(when), status
         if report.signer_name:
             obr.obr_32 = "&" + _person(report.signer_name, "&")
-        _observations(order, report, status)
+        _observations(order, report, status, dest.critical_flag)
         msg.validate()
         er7 = msg.to_er7()
     except HL7apyException as exc:  # the length message would quote the value: keep PHI out of it
@@ -135,18 +138,22 @@ def build_oru(report: Report, dest: "Hl7Destination", control_id: str, when: dat
     return (er7 + "\r").encode("utf-8")  # every segment, the last one included, ends with a CR
 
 
-def _observations(order: object, report: Report, status: str) -> None:
-    """The OBX segments (one ORU_R01_OBSERVATION group each)."""
-    rows = [("TX", f"{key}^{escape(title)}^L", str(sub), escape(line))
-            for sub, (key, title, lines) in enumerate(sections(report), start=1) for line in lines]
-    rows.append(("ST", STUDY_UID_CODE, "", escape(report.study.study_uid)))
-    for set_id, (value_type, code, sub_id, value) in enumerate(rows, start=1):
+def _observations(order: object, report: Report, status: str, critical_flag: str = "AA") -> None:
+    """The OBX segments (one ORU_R01_OBSERVATION group each); a critical report's flag in OBX-8."""
+    flag = critical_flag if report.critical else ""
+    rows = [("TX", CRITICAL_CODE, "", escape(report.critical_text or "critical result"), flag)] if flag else []
+    rows += [("TX", f"{key}^{escape(title)}^L", str(sub), escape(line), flag if key == "impression" else "")
+             for sub, (key, title, lines) in enumerate(sections(report), start=1) for line in lines]
+    rows.append(("ST", STUDY_UID_CODE, "", escape(report.study.study_uid), ""))
+    for set_id, (value_type, code, sub_id, value, abnormal) in enumerate(rows, start=1):
         obx = order.add_group("ORU_R01_OBSERVATION").obx  # type: ignore[attr-defined]
         obx.obx_1, obx.obx_2, obx.obx_3 = str(set_id), value_type, code
         if sub_id:
             obx.obx_4 = sub_id
         if value:
             obx.obx_5 = _typed_value(value_type, value, obx.validation_level)
+        if abnormal:
+            obx.obx_8 = abnormal
         obx.obx_11 = status
 
 

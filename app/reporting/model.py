@@ -91,13 +91,16 @@ class KeyImage:
 
 @dataclass(frozen=True)
 class CriticalNotice:
-    """One communication of a critical finding: who was told, how, when, by whom."""
+    """One communication of a critical finding: who was told (and their role), how, when, by whom, and
+    whether the recipient read the finding back."""
 
     recipient: str
     method: str
     communicated_at: str
     recorded_by: str
     note: str = ""
+    role: str = ""
+    read_back: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,11 @@ class Report:
     content_hash: str = ""
     revision: int = 0
     notices: tuple[CriticalNotice, ...] = field(default=())
+    preliminary_signer: str = ""  # a preliminary read signed (SR UNVERIFIED, ORU P), to be finalised by another
+    preliminary_signed_at: str = ""
+    review: str = ""  # the final reader's agreement with the preliminary read: none / minor / major discrepancy
+    review_note: str = ""
+    reviewed_by: str = ""
 
     @property
     def editable(self) -> bool:

@@ -7,7 +7,8 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
 import sqlite_utils
 
@@ -15,6 +16,9 @@ from app.clock import utc_iso as _now_iso
 from app.reporting.killpoints import killpoint
 from app.reporting.schema import transaction
 from app.tasks import check_cancel, report
+
+if TYPE_CHECKING:
+    from app.audit import AuditLog
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +72,24 @@ def enqueue(db: sqlite_utils.Database, report_id: str, deliveries: Iterable[Deli
             "updated_at": now})
 
 
+REFUSED_AT = 1e18
+"""``next_attempt_at`` of a row refused by the integrity check: failed, never retried by itself."""
+
+
 class Outbox:
-    """Processes the queue with an injected ``send``; safe to kill at any point (a lease re-queues)."""
+    """Processes the queue with an injected ``send``; safe to kill at any point (a lease re-queues).
+    Before each send the file is checked against the SHA-256 recorded when it was signed: a missing,
+    unrecorded or changed file is never sent (the row fails for good, with a Security Alert in ``audit``)."""
 
     def __init__(self, db: sqlite_utils.Database, send: SendFn, backoff: Backoff = Backoff(),
                  lease_s: float = 300.0, rng: Optional[random.Random] = None,
-                 clock: Callable[[], float] = time.time, lock: Optional[threading.RLock] = None) -> None:
+                 clock: Callable[[], float] = time.time, lock: Optional[threading.RLock] = None,
+                 audit: "Optional[AuditLog]" = None, user: Optional[str] = None) -> None:
         self.db, self.send, self.backoff, self.lease_s = db, send, backoff, lease_s
         self.rng = rng or random.Random()
         self.clock = clock
         self._lock = lock or threading.RLock()
+        self.audit, self.user = audit, user
 
     def items(self, report_id: Optional[str] = None) -> list[OutboxItem]:
         """All rows (or a report's rows), oldest first."""
@@ -113,6 +125,26 @@ class Outbox:
                             "updated_at = ? WHERE sop_instance_uid = ?",
                             [attempts, retry_at, error[:500], _now_iso(), item.sop_instance_uid])
 
+    def _integrity_problem(self, item: OutboxItem) -> Optional[str]:
+        """Why ``item``'s file must not be sent (None if it is the signed file, unchanged)."""
+        from app.reporting.integrity import alert, problem, recorded_output
+
+        with self._lock:
+            record = recorded_output(self.db, item.path)
+        found = "not a recorded signed report file" if record is None else problem(Path(item.path), record[2])
+        if found is not None:
+            log.error("outbox: refused to send %s: integrity check failed", item.sop_instance_uid)
+            alert(self.audit, path=item.path, role=record[1] if record else "", report_id=item.report_id,
+                  reason=found, action="send", user=self.user)
+        return found
+
+    def _refuse(self, item: OutboxItem, reason: str) -> None:
+        with self._lock, transaction(self.db):
+            self.db.execute("UPDATE outbox SET state = 'failed', attempts = attempts + 1, next_attempt_at = ?, "
+                            "last_error = ?, updated_at = ? WHERE sop_instance_uid = ?",
+                            [REFUSED_AT, f"refused, not sent: integrity check failed: {reason}"[:500], _now_iso(),
+                             item.sop_instance_uid])
+
     def process_due(self, cancel: Optional[threading.Event] = None,
                     progress: Optional[Callable] = None) -> int:
         """Send every row due when the call starts, once (a row failing now waits for the next call); return
@@ -126,6 +158,11 @@ class Outbox:
             if item is None:
                 return sent
             tried += 1
+            refused = self._integrity_problem(item)
+            if refused is not None:
+                self._refuse(item, refused)
+                report(progress, tried, max(total, tried), "refused")
+                continue
             killpoint("outbox_before_send")
             try:
                 self.send(item.path, item.node)
@@ -159,9 +196,10 @@ class Outbox:
         return int(row[0])
 
     def next_due_at(self) -> Optional[float]:
-        """When the earliest unsent row becomes due (None if every row is sent)."""
+        """When the earliest unsent row becomes due (None if every row is sent or refused)."""
         with self._lock:
-            row = self.db.execute("SELECT MIN(next_attempt_at) FROM outbox WHERE state != 'sent'").fetchone()
+            row = self.db.execute("SELECT MIN(next_attempt_at) FROM outbox WHERE state != 'sent' "
+                                  "AND next_attempt_at < ?", [REFUSED_AT]).fetchone()
         return None if row[0] is None else float(row[0])
 
     def retry_now(self, sop_instance_uid: str) -> None:

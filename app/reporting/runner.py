@@ -35,8 +35,12 @@ def runner_lock(home: Path) -> Iterator[IO[bytes]]:
     """Hold ``<home>/outbox.lock`` exclusively (OutboxBusy if another live process holds it)."""
     import fcntl
 
-    Path(home).mkdir(parents=True, exist_ok=True)
-    handle = open(Path(home) / LOCK_FILE, "a+b")
+    import os
+
+    from app.config import open_private, private_dir
+
+    private_dir(Path(home))  # owner-only whatever the umask
+    handle = os.fdopen(open_private(Path(home) / LOCK_FILE, os.O_RDWR | os.O_APPEND), "a+b")
     try:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

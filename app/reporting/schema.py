@@ -9,7 +9,7 @@ import sqlite_utils
 
 from app.db import SchemaTooNewError, apply_migrations, open_database, schema_version, transaction
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 5
 DB_FILENAME = "reports.sqlite"
 
 
@@ -71,8 +71,32 @@ def _v2_outbox(db: sqlite_utils.Database) -> None:
     db["outbox"].create_index(["state", "next_attempt_at"])
 
 
+def _v3_notice_details(db: sqlite_utils.Database) -> None:
+    """Critical-result communications record the recipient's role and whether the finding was read back."""
+    have = {c.name for c in db["critical_notices"].columns}
+    if "role" not in have:
+        db.execute("ALTER TABLE critical_notices ADD COLUMN role TEXT NOT NULL DEFAULT ''")
+    if "read_back" not in have:
+        db.execute("ALTER TABLE critical_notices ADD COLUMN read_back INTEGER NOT NULL DEFAULT 0")
+
+
+def _v4_header_repairs(db: sqlite_utils.Database) -> None:
+    """What was repaired in the source's patient/study header before writing our objects (a JSON list)."""
+    if "header_repairs" not in {c.name for c in db["reports"].columns}:
+        db.execute("ALTER TABLE reports ADD COLUMN header_repairs TEXT NOT NULL DEFAULT '[]'")
+
+
+def _v5_preliminary_reads(db: sqlite_utils.Database) -> None:
+    """A preliminary read (who signed it, when) and the final reader's review of it (none/minor/major)."""
+    have = {c.name for c in db["reports"].columns}
+    for name in ("preliminary_signer", "preliminary_signed_at", "review", "review_note", "reviewed_by"):
+        if name not in have:
+            db.execute(f"ALTER TABLE reports ADD COLUMN {name} TEXT NOT NULL DEFAULT ''")
+
+
 # Ordered: MIGRATIONS[i] moves the schema from version i to i + 1. Never edit a shipped step; append.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1_reports, _v2_outbox)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1_reports, _v2_outbox, _v3_notice_details,
+                                                                  _v4_header_repairs, _v5_preliminary_reads)
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

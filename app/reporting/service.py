@@ -75,7 +75,8 @@ class ReportingContext:
 
         settings = self.settings()
         sender = ReportSender(self.nodes(), settings, self.audit, self.user or None, cancel)
-        return self.store.outbox(sender, backoff=Backoff(settings.retry_base_s, settings.retry_cap_s))
+        return self.store.outbox(sender, backoff=Backoff(settings.retry_base_s, settings.retry_cap_s),
+                                 audit=self.audit, user=self.user or None)
 
 
 def _need_cache(ctx: ReportingContext) -> "Cache":
@@ -166,16 +167,35 @@ def record_notice(ctx: ReportingContext, report_id: str, notice: CriticalNotice)
     return updated
 
 
+def normal_texts(ctx: ReportingContext, report: Report) -> dict[str, str]:
+    """The normal (default) section texts of the report's template ({} without one)."""
+    template = ctx.templates().get(report.template_id)
+    return template.default_sections() if template is not None else {}
+
+
 def sign(ctx: ReportingContext, report_id: str, identity: "SigningIdentity", node: Optional[str] = None, *,
+         confirm_normal_text: bool = False, preliminary: bool = False, review: str = "", review_note: str = "",
          progress: Optional[ProgressFn] = None, cancel: Optional[threading.Event] = None) -> SignedReport:
     """Sign: PDF + SR + encapsulated PDF (+ HL7 ORU^R01 when ``reporting.json`` has ``hl7``), state/outputs/
     outbox rows in one transaction, objects into the cache (part of their study), audit. ``node`` overrides
-    the automatic destination."""
+    the automatic destination. A critical report needs its communication recorded first and, when its
+    findings or impression still hold the template's normal text, ``confirm_normal_text`` (app.reporting.critical).
+    ``preliminary`` signs a preliminary read; finalising one takes another signer and ``review`` (none / minor /
+    major discrepancy; app.reporting.reads)."""
+    from app.reporting import reads
+    from app.reporting.critical import check_signable
+    from app.reporting.dicom_common import header_repairs
     from app.reporting.letterhead import load_letterhead
     from app.reporting.workflow import sign_report
 
     cache = _need_cache(ctx)
     target = ctx.store.get(report_id)
+    if target.editable:
+        check_signable(target, normal_texts(ctx, target), confirm_normal_text=confirm_normal_text)
+        if preliminary:
+            reads.check_preliminary(target)
+        else:
+            reads.check_final(target, identity.person_name, review)
     report(progress, 0, 3, "preparing")
     check_cancel(cancel)
     node = node or destination_for(ctx, target.study.study_uid)
@@ -183,23 +203,37 @@ def sign(ctx: ReportingContext, report_id: str, identity: "SigningIdentity", nod
     if node is not None:
         ctx.nodes().get(node)  # unknown node: fail before signing
     source = source_instance(cache, target.study.study_uid)
+    ctx.store.record_repairs(report_id, header_repairs(source))  # what our objects change in its header
     report(progress, 1, 3, "signing")
     check_cancel(cancel)  # last point where cancelling is allowed: signing commits as one unit
+    if target.preliminary_signer and not preliminary:
+        ctx.store.record_review(report_id, review, review_note, identity.person_name)
     result = sign_report(ctx.store, report_id, identity, source, ctx.files_dir, load_letterhead(ctx.config_dir),
-                         node=node, hl7=hl7)
+                         node=node, hl7=hl7, audit=ctx.audit, preliminary=preliminary)
     report(progress, 2, 3, "storing in the cache")
-    publish_to_cache(ctx.store, cache, result.report.id)
+    publish_to_cache(ctx.store, cache, result.report.id, ctx.audit, ctx.user or None)
     auditing.report_signed(ctx.audit, result.report, ctx.store.outputs(report_id), node, ctx.user or None)
     report(progress, 3, 3, "signed")
     return result
 
 
-def publish_to_cache(store: ReportStore, cache: "Cache", report_id: str) -> "list[StoreResult]":
+def publish_to_cache(store: ReportStore, cache: "Cache", report_id: str, audit: "Optional[AuditLog]" = None,
+                     user: Optional[str] = None) -> "list[StoreResult]":
     """Store a signed report's SR and encapsulated PDF into the cache (idempotent: duplicates are no-ops); the
-    PDF and the HL7 message (no SOP Instance UID) stay out."""
+    PDF and the HL7 message (no SOP Instance UID) stay out. A file that changed after signing is refused
+    (Security Alert, error logged) and the others are still published."""
+    import logging
+
+    from app.reporting.integrity import IntegrityError, check_output
+
     results = []
     for out in store.outputs(report_id):
         if out.sop_instance_uid and cache.get_instance(out.sop_instance_uid) is None:
+            try:
+                check_output(out, audit, report_id=report_id, action="publish", user=user)
+            except IntegrityError as exc:
+                logging.getLogger(__name__).error("report %s: %s", report_id, exc)
+                continue
             results.append(cache.store_file(Path(out.path)))
     return results
 
@@ -210,15 +244,16 @@ def publish_study(ctx: ReportingContext, study_uid: str) -> int:
     if ctx.cache is None:
         return 0
     return sum(1 for r in ctx.store.for_study(study_uid) if r.state == ReportState.FINAL
-               for res in publish_to_cache(ctx.store, ctx.cache, r.id) if res.status == "imported")
+               for res in publish_to_cache(ctx.store, ctx.cache, r.id, ctx.audit, ctx.user or None)
+               if res.status == "imported")
 
 
-def sync_cache(store: ReportStore, cache: "Cache") -> int:
+def sync_cache(store: ReportStore, cache: "Cache", audit: "Optional[AuditLog]" = None) -> int:
     """Publish every signed report's objects that are missing from the cache (after a crash); returns
     how many were stored."""
     with store._lock:
         ids = [r[0] for r in store.db.execute("SELECT id FROM reports WHERE state = 'final'").fetchall()]
-    return sum(1 for rid in ids for r in publish_to_cache(store, cache, rid) if r.status == "imported")
+    return sum(1 for rid in ids for r in publish_to_cache(store, cache, rid, audit) if r.status == "imported")
 
 
 def delivery_states(store: ReportStore, report_id: str) -> dict[str, dict[str, Any]]:
@@ -237,3 +272,17 @@ def delivery_states(store: ReportStore, report_id: str) -> dict[str, dict[str, A
                             "attempts": item.attempts if item else 0, "error": item.last_error if item else "",
                             "sop_instance_uid": key}
     return states
+
+
+def output_problems(ctx: ReportingContext, report_id: str, action: str = "show") -> dict[str, str]:
+    """Per output role, why its file is not the one signed (missing or changed; a Security Alert each);
+    empty when every file matches its recorded SHA-256."""
+    from app.reporting.integrity import IntegrityError, check_output
+
+    found = {}
+    for out in ctx.store.outputs(report_id):
+        try:
+            check_output(out, ctx.audit, report_id=report_id, action=action, user=ctx.user or None)
+        except IntegrityError as exc:
+            found[out.role] = str(exc)
+    return found

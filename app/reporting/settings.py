@@ -8,10 +8,13 @@
   "retry_base_s": 5, "retry_cap_s": 3600,// outbox backoff (exponential, with jitter)
   "send_timeout_s": 60,                  // per association / HTTP request
   "trust_roots": ["/etc/telerad/ca.pem"],// CA certificates trusted by `report verify`
+  "retention": "keep",                   // signed reports when their study is deleted: "keep" (medico-legal,
+                                         // default) or "delivered" (removed once every delivery was sent)
   "hl7": {                               // optional: also send an HL7 v2.5.1 ORU^R01 over MLLP
     "name": "RIS", "host": "ris.example.org", "port": 2575,
     "receiving_application": "RIS", "receiving_facility": "RADIOLOGY",
-    "sending_application": "TELERAD", "sending_facility": "", "timeout_s": 30
+    "sending_application": "TELERAD", "sending_facility": "", "timeout_s": 30,
+    "critical_flag": "AA"                // OBX-8 of a critical result: AA (critically abnormal) or HH
   }
 }
 ```
@@ -25,6 +28,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 SETTINGS_FILE = "reporting.json"
+CRITICAL_FLAGS = ("AA", "HH", "LL")
+RETENTION_RULES = ("keep", "delivered")
 
 
 class SettingsError(ValueError):
@@ -43,8 +48,12 @@ class Hl7Destination:
     sending_application: str = "TELERAD"
     sending_facility: str = ""
     timeout_s: float = 30.0
+    critical_flag: str = "AA"  # OBX-8 (HL7 table 0078) of a critical result's observations
 
     def __post_init__(self) -> None:
+        if self.critical_flag not in CRITICAL_FLAGS:
+            raise SettingsError(f"hl7.critical_flag must be one of {', '.join(CRITICAL_FLAGS)}, "
+                                f"not {self.critical_flag!r}")
         if not isinstance(self.host, str) or not self.host.strip():
             raise SettingsError("hl7.host must be a non-empty host name")
         if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 < self.port < 65536:
@@ -65,7 +74,7 @@ class Hl7Destination:
         if "host" not in data or "port" not in data:
             raise SettingsError("hl7 needs host and port")
         defaults = {"name": "RIS", "receiving_application": "", "receiving_facility": "",
-                    "sending_application": "TELERAD", "sending_facility": ""}
+                    "sending_application": "TELERAD", "sending_facility": "", "critical_flag": "AA"}
         text = {k: d if data.get(k) is None else str(data[k]) for k, d in defaults.items()}
         return cls(host=data["host"], port=data["port"], timeout_s=float(data.get("timeout_s", 30.0)), **text)
 
@@ -85,6 +94,7 @@ class ReportingSettings:
     send_timeout_s: float = 60.0
     trust_roots: tuple[str, ...] = ()
     hl7: Optional[Hl7Destination] = None
+    retention: str = "keep"  # RETENTION_RULES: what `telerad delete` does with a study's signed reports
 
     def choose_node(self, source_node: Optional[str], known: set[str]) -> Optional[str]:
         """The node a study's report goes to: its source node (when configured), else the report
@@ -102,7 +112,7 @@ class ReportingSettings:
         return {"destination": self.destination, "destination_overrides_source": self.destination_overrides_source,
                 "dicomweb_only": sorted(self.dicomweb_only), "retry_base_s": self.retry_base_s,
                 "retry_cap_s": self.retry_cap_s, "send_timeout_s": self.send_timeout_s,
-                "trust_roots": list(self.trust_roots), **hl7}
+                "trust_roots": list(self.trust_roots), "retention": self.retention, **hl7}
 
 
 def load_settings(config_dir: Path) -> ReportingSettings:
@@ -132,7 +142,14 @@ def _from_json(data: dict[str, Any]) -> ReportingSettings:
         retry_base_s=_number(data, "retry_base_s", 5.0), retry_cap_s=_number(data, "retry_cap_s", 3600.0),
         send_timeout_s=_number(data, "send_timeout_s", 60.0),
         trust_roots=tuple(str(p) for p in data.get("trust_roots") or ()),
-        hl7=Hl7Destination.from_json(data["hl7"]) if data.get("hl7") is not None else None)
+        hl7=Hl7Destination.from_json(data["hl7"]) if data.get("hl7") is not None else None,
+        retention=_retention(data.get("retention", "keep")))
+
+
+def _retention(value: Any) -> str:
+    if value not in RETENTION_RULES:
+        raise SettingsError(f"retention must be one of {', '.join(RETENTION_RULES)}, not {value!r}")
+    return str(value)
 
 
 def save_settings(config_dir: Path, settings: ReportingSettings) -> Path:

@@ -17,11 +17,21 @@ class SigningError(Exception):
 
 @dataclass(frozen=True)
 class SigningIdentity:
-    """A loaded signer: pyHanko signer object, certificate common name and DICOM person name."""
+    """A loaded signer: pyHanko signer object, certificate common name and DICOM person name, plus the
+    ``cryptography`` private key and certificate that sign the SR (RSA for the PS3.15 C.4 profile)."""
 
     signer: Any
     common_name: str
     person_name: str
+    key: Any = None
+    certificate: Any = None
+
+    @property
+    def is_rsa(self) -> bool:
+        """True if the key is RSA: only then does the SR signature follow the SR RSA profile."""
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        return isinstance(self.key, rsa.RSAPrivateKey)
 
 
 def person_name_from_cn(cn: str) -> str:
@@ -46,12 +56,12 @@ def load_identity(p12: Path, password: Union[bytes, str], person_name: Optional[
     secret = password.encode("utf-8") if isinstance(password, str) else password
     try:
         data = Path(p12).read_bytes()
-        pkcs12.load_key_and_certificates(data, secret)  # checks the password quietly (pyHanko logs tracebacks)
+        key, cert, _chain = pkcs12.load_key_and_certificates(data, secret)  # checks the password quietly
         signer = signers.SimpleSigner.load_pkcs12_data(data, other_certs=[], passphrase=secret)
     except (OSError, ValueError) as exc:
         raise SigningError(f"cannot open {Path(p12).name}: wrong password or not a PKCS#12 file") from exc
     cn = signer.signing_cert.subject.native.get("common_name", "") or "Unknown"
-    return SigningIdentity(signer, cn, person_name or person_name_from_cn(cn))
+    return SigningIdentity(signer, cn, person_name or person_name_from_cn(cn), key, cert)
 
 
 def sign_pdf(pdf: bytes, identity: SigningIdentity, reason: str = "Radiology report", location: str = "") -> bytes:

@@ -170,7 +170,8 @@ class ReportStore:
             self.db["critical_notices"].insert({
                 "report_id": report_id, "recipient": notice.recipient, "method": notice.method,
                 "communicated_at": notice.communicated_at, "recorded_by": notice.recorded_by,
-                "note": notice.note, "recorded_at": utc_now()})
+                "note": notice.note, "recorded_at": utc_now(), "role": notice.role,
+                "read_back": int(notice.read_back)})
 
     def _edit(self, report_id: str, **columns: Any) -> None:
         sets = ", ".join(f"{c} = ?" for c in columns)
@@ -187,12 +188,14 @@ class ReportStore:
         raise ImmutableReportError(f"report {report_id} is {row[0]}: signed reports cannot be edited")
 
     # ---- signing
-    def signed_version(self, report_id: str, signer_name: str, signed_at: str) -> Report:
-        """The report as it will be once signed (state final, hash set): render outputs from this."""
+    def signed_version(self, report_id: str, signer_name: str, signed_at: str,
+                       state: ReportState = ReportState.FINAL) -> Report:
+        """The report as it will be once signed (state final, or preliminary for a preliminary read; hash set):
+        render outputs from this."""
         report = self.get(report_id)
         if not report.editable:
             raise ImmutableReportError(f"report {report_id} is already signed")
-        signed = replace(report, state=ReportState.FINAL, signer_name=signer_name, signed_at=signed_at)
+        signed = replace(report, state=state, signer_name=signer_name, signed_at=signed_at)
         return replace(signed, content_hash=codec.content_hash(signed))
 
     def finalize(self, signed: Report, outputs: Iterable[OutputFile], deliveries: Iterable[Delivery] = ()) -> Report:
@@ -213,10 +216,106 @@ class ReportStore:
             enqueue(self.db, signed.id, deliveries)
         return self.get(signed.id)
 
+    def sign_preliminary(self, signed: Report, outputs: Iterable[OutputFile],
+                         deliveries: Iterable[Delivery] = ()) -> Report:
+        """Commit a preliminary read in ONE transaction: its signer and time, its output files (roles
+        ``preliminary_*``) and outbox rows; the report stays editable until another reader finalises it."""
+        current = self.get(signed.id)
+        if codec.content_hash(replace(current, state=signed.state, signer_name=signed.signer_name,
+                                      signed_at=signed.signed_at)) != signed.content_hash:
+            raise ReportError("report changed while it was being signed")
+        with self._lock, transaction(self.db):
+            cur = self.db.execute(
+                "UPDATE reports SET state = 'preliminary', preliminary_signer = ?, preliminary_signed_at = ?, "
+                "updated_at = ?, revision = revision + 1 WHERE id = ? AND revision = ? AND state = 'draft'",
+                [signed.signer_name, signed.signed_at, utc_now(), signed.id, current.revision])
+            if cur.rowcount != 1:
+                raise ReportError("only a draft can be signed as a preliminary read (or it changed meanwhile)")
+            for out in outputs:
+                self.db["report_outputs"].insert({"report_id": signed.id, **out.__dict__})
+            enqueue(self.db, signed.id, deliveries)
+        return self.get(signed.id)
+
+    def record_review(self, report_id: str, review: str, note: str, reviewed_by: str) -> None:
+        """The final reader's agreement with the preliminary read (set just before the final signature; the
+        revision is unchanged, so it does not race it)."""
+        with self._lock, transaction(self.db):
+            self.db.execute("UPDATE reports SET review = ?, review_note = ?, reviewed_by = ? WHERE id = ? AND "
+                            "state = 'preliminary'", [review, note, reviewed_by, report_id])
+
     def hash_ok(self, report_id: str) -> bool:
         """True if a signed report's stored hash still matches its stored content."""
         report = self.get(report_id)
         return report.state == ReportState.FINAL and codec.content_hash(report) == report.content_hash
+
+    # ---- header repairs (what was fixed in the source header before writing our objects)
+    def record_repairs(self, report_id: str, repairs: Sequence[str]) -> None:
+        """Record the source-header repairs of an unsigned report (set just before signing; the revision is
+        unchanged, so it does not race the signature)."""
+        with self._lock, transaction(self.db):
+            self.db.execute("UPDATE reports SET header_repairs = ? WHERE id = ? AND state IN ('draft', 'preliminary')",
+                            [json.dumps(list(repairs)), report_id])
+
+    def repairs(self, report_id: str) -> list[str]:
+        """The repairs recorded with the report ([] if none)."""
+        with self._lock:
+            row = self.db.execute("SELECT header_repairs FROM reports WHERE id = ?", [report_id]).fetchone()
+        return list(json.loads(row[0] or "[]")) if row else []
+
+    # ---- deleting a study
+    def delete_unsigned_for_study(self, study_uid: str) -> tuple[list[str], list[str]]:
+        """Delete the study's unsigned reports (drafts, preliminaries, open addenda); signed reports and
+        unsigned ones with a recorded critical-result communication (append-only) stay. Returns
+        (deleted ids, kept-unsigned ids)."""
+        with self._lock, transaction(self.db):
+            rows = self.db.execute(
+                "SELECT id, EXISTS(SELECT 1 FROM critical_notices n WHERE n.report_id = r.id) FROM reports r "
+                "WHERE study_uid = ? AND state != 'final'", [study_uid]).fetchall()
+            deleted = [rid for rid, noticed in rows if not noticed]
+            for rid in deleted:
+                self.db.execute("DELETE FROM reports WHERE id = ?", [rid])
+        return deleted, [rid for rid, noticed in rows if noticed]
+
+    def delivered(self, report_id: str) -> bool:
+        """True if the report was queued for delivery and every item of it was sent."""
+        with self._lock:
+            states = [r[0] for r in self.db.execute("SELECT state FROM outbox WHERE report_id = ?", [report_id])]
+        return bool(states) and all(s == "sent" for s in states)
+
+    def delivered_at(self, report_id: str) -> str:
+        """When the last item of a fully delivered report was sent (ISO text); "" while any is not sent."""
+        with self._lock:
+            row = self.db.execute("SELECT count(*), sum(state = 'sent'), max(updated_at) FROM outbox "
+                                  "WHERE report_id = ?", [report_id]).fetchone()
+        return str(row[2] or "") if row[0] and row[0] == row[1] else ""
+
+    def study_uids(self) -> set[str]:
+        """Every study with a report row (signed reports outlive their study's images)."""
+        with self._lock:
+            return {r[0] for r in self.db.execute("SELECT DISTINCT study_uid FROM reports")}
+
+    def has_patient(self, patient_id: str) -> bool:
+        """True while a report row names ``patient_id`` (a purge erases a patient only once none does)."""
+        with self._lock:
+            return self.db.execute("SELECT 1 FROM reports WHERE json_extract(study_json, '$.patient_id') = ? "
+                                   "LIMIT 1", [patient_id]).fetchone() is not None
+
+    def purge_signed(self, report_ids: Sequence[str]) -> None:
+        """Delete signed reports with their outputs, notices and outbox items (the "delivered" retention rule
+        of a deleted study). The immutability triggers are lifted inside this one transaction only."""
+        guards = ("reports_final_undeletable", "outputs_undeletable", "notices_undeletable")
+        with self._lock, transaction(self.db):
+            marks = ", ".join("?" for _ in guards)
+            saved = self.db.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({marks})",
+                                    list(guards)).fetchall()
+            for name, _ in saved:
+                self.db.execute(f"DROP TRIGGER {name}")
+            for rid in report_ids:
+                for table, column in (("outbox", "report_id"), ("critical_notices", "report_id"),
+                                      ("report_outputs", "report_id"), ("reports", "id")):
+                    self.db.execute(f"DELETE FROM {table} WHERE {column} = ?", [rid])
+            for _, sql in saved:
+                self.db.execute(sql)
 
 
 def _full_sections(sections: Optional[Mapping[str, str]]) -> dict[str, str]:
@@ -229,7 +328,7 @@ def _full_sections(sections: Optional[Mapping[str, str]]) -> dict[str, str]:
 
 def _to_notice(row: Mapping[str, Any]) -> CriticalNotice:
     return CriticalNotice(row["recipient"], row["method"], row["communicated_at"], row["recorded_by"],
-                          row["note"] or "")
+                          row["note"] or "", row.get("role") or "", bool(row.get("read_back")))
 
 
 def _to_report(row: Mapping[str, Any], notices: list[CriticalNotice]) -> Report:
@@ -242,4 +341,6 @@ def _to_report(row: Mapping[str, Any], notices: list[CriticalNotice]) -> Report:
         critical_text=row["critical_text"] or "", created_at=row["created_at"], updated_at=row["updated_at"],
         signed_at=row["signed_at"] or "", signer_name=row["signer_name"] or "",
         content_hash=row["content_hash"] or "", revision=row["revision"], notices=tuple(notices),
+        **{k: row.get(k) or "" for k in ("preliminary_signer", "preliminary_signed_at", "review", "review_note",
+                                          "reviewed_by")},
     )

@@ -5,22 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.reporting.header_repair import PATIENT_STUDY_TYPES
 from app.reporting.model import StudyInfo
 
 if TYPE_CHECKING:
     from pydicom import Dataset
 
-# Patient, Clinical Trial Subject, General Study and Patient Study module attributes copied verbatim.
-PATIENT_STUDY_KEYWORDS: tuple[str, ...] = (
-    "PatientName", "PatientID", "IssuerOfPatientID", "IssuerOfPatientIDQualifiersSequence", "PatientBirthDate",
-    "PatientBirthTime", "PatientSex", "OtherPatientIDsSequence", "PatientComments", "PatientIdentityRemoved",
-    "DeidentificationMethod", "DeidentificationMethodCodeSequence", "EthnicGroup",
-    "StudyInstanceUID", "StudyDate", "StudyTime", "ReferringPhysicianName", "ReferringPhysicianIdentificationSequence",
-    "StudyID", "AccessionNumber", "IssuerOfAccessionNumberSequence", "StudyDescription", "ProcedureCodeSequence",
-    "PhysiciansOfRecord", "NameOfPhysiciansReadingStudy", "ReferencedStudySequence",
-    "AdmittingDiagnosesDescription", "PatientAge", "PatientSize", "PatientWeight", "MedicalAlerts", "Allergies",
-    "PregnancyStatus", "AdditionalPatientHistory",
-)
+# Patient, General Study and Patient Study module attributes copied (their Types: header_repair).
+PATIENT_STUDY_KEYWORDS: tuple[str, ...] = tuple(PATIENT_STUDY_TYPES)
 # Type 2 attributes our IODs require; created empty when the source lacks them.
 REQUIRED_EMPTY: tuple[str, ...] = (
     "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",

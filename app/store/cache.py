@@ -18,6 +18,7 @@ from typing import Union
 import sqlite_utils
 
 from app.clock import utc_iso as utc_now
+from app.config import open_private, private_dir
 from app.db.connection import disk_full, is_read_only
 from app.store import queries, schema
 from app.store.batch import Entry, Plan, execute, plan_entry, plan_quarantine
@@ -65,7 +66,7 @@ def _checkpoint_and_close(db: sqlite_utils.Database) -> bool:
 
 def _write_marker(marker: Path) -> None:
     try:
-        with open(marker, "wb") as fh:
+        with os.fdopen(open_private(marker, os.O_WRONLY | os.O_TRUNC), "wb") as fh:
             fh.write(utc_now().encode())
             os.fsync(fh.fileno())
         fsync_dir(marker.parent)
@@ -105,7 +106,7 @@ class Cache:
         if root.is_dir() and any(root.iterdir()) and not (root / OBJECTS).is_dir():
             raise NotACacheError(f"{root} is not empty and is not a study cache")
         for sub in ("", OBJECTS, QUARANTINE, TMP):
-            (root / sub).mkdir(parents=True, exist_ok=True)
+            private_dir(root / sub)
         lock = CacheLock.acquire(root)
         try:
             marker = root / CLEAN_MARKER
@@ -241,6 +242,30 @@ class Cache:
         """All studies, newest first."""
         with self._lock:
             return queries.list_studies(self.db)
+
+    def version(self) -> tuple[int, int]:
+        """Changes when the index may have (another connection committed, or this one wrote): equal stamps
+        mean an equal :meth:`list_studies`."""
+        with self._lock:
+            return queries.db_version(self.db)
+
+    def study_listing(self, previous: "queries.StudyListing | None" = None) -> "queries.StudyListing":
+        """:meth:`list_studies` that re-reads only the studies changed since ``previous`` (a listing from
+        this cache): the worklist's refresh at 100,000 studies."""
+        with self._lock:
+            return queries.study_listing(self.db, previous)
+
+    def study_json(self) -> list[str] | None:
+        """Every study's JSON object text (``telerad studies --json``), or None (see app.store.study_json)."""
+        from app.store.study_json import study_json_texts
+
+        with self._lock:
+            return study_json_texts(self.db)
+
+    def study_rows(self) -> list[tuple]:
+        """Field values of every study's :class:`StudySummary`, newest first (no object per study)."""
+        with self._lock:
+            return queries.study_rows(self.db)
 
     def get_study(self, study_uid: str) -> StudySummary | None:
         """One study, or None."""

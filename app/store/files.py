@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from app.config import PRIVATE_DIR_MODE, restrict
 from app.dicom.uids import is_tolerated_uid
 from app.store.crash import crashpoint
 
@@ -63,7 +64,8 @@ def _make_dirs(root: Path, directory: Path, pending: set[Path]) -> None:
         missing.append(current)
         current = current.parent
     for new_dir in reversed(missing):
-        new_dir.mkdir(exist_ok=True)
+        new_dir.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+        restrict(new_dir, PRIVATE_DIR_MODE)  # owner-only whatever the umask (PHI)
         pending.add(new_dir.parent)
 
 

@@ -11,6 +11,7 @@ from typing import IO
 
 import sqlite_utils
 
+from app.config import open_private
 from app.store import schema
 from app.store.files import OBJECTS, QUARANTINE, remove_file
 from app.store.index import purge_empty
@@ -33,7 +34,7 @@ class CacheLock:
 
     @classmethod
     def acquire(cls, root: Path) -> CacheLock:
-        handle = open(root / LOCK_NAME, "a+b")
+        handle = os.fdopen(open_private(root / LOCK_NAME, os.O_RDWR | os.O_APPEND), "a+b")
         try:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX

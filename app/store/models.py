@@ -52,6 +52,7 @@ class StudySummary:
     patient_age: str = ""  # (0010,1010) as found, e.g. "045Y"
     requesting_service: str = ""  # (0032,1033)
     incomplete_reason: str = ""  # why the study is flagged "incomplete" (with the expected count if known)
+    expected_instances: int | None = None  # of a study flagged "incomplete", when the retrieve knew the total
 
 
 @dataclass(frozen=True)

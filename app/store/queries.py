@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,61 +15,104 @@ from app.store.files import resolve_inside
 from app.store.models import InstanceRecord, QuarantineRecord, SeriesSummary, StudySummary
 
 _STUDY_SQL = """
-SELECT st.*, p.patient_id AS pid, p.name AS pname, p.issuer AS pissuer,
-       p.birth_date AS pbirth, p.sex AS psex
+SELECT st.study_uid, p.patient_id, p.name, p.issuer, p.birth_date, p.sex, st.study_date, st.study_time,
+       st.description, st.accession, st.modalities, st.num_series, st.num_instances, st.body_part,
+       st.institution, st.referring_physician, st.source_node, st.received, st.conflict, st.incomplete,
+       st.requested_procedure_priority, st.study_priority_id, st.patient_age, st.requesting_service,
+       st.incomplete_reason, st.expected_instances
 FROM studies st JOIN patients p ON p.id = st.patient_ref
 WHERE st.deleting = 0 {where}
 ORDER BY st.study_date DESC, st.study_time DESC, st.id DESC
 """
+_FLAGS = ((), ("incomplete",), ("conflict",), ("conflict", "incomplete"))
 
 
-def _study(row: dict[str, Any]) -> StudySummary:
-    return StudySummary(
-        study_instance_uid=row["study_uid"],
-        patient_id=row["pid"],
-        patient_name=row["pname"],
-        issuer_of_patient_id=row["pissuer"],
-        patient_birth_date=row["pbirth"],
-        patient_sex=row["psex"],
-        study_date=row["study_date"],
-        study_time=row["study_time"],
-        description=row["description"],
-        accession=row["accession"],
-        modalities=tuple(m for m in row["modalities"].split("\\") if m),
-        num_series=row["num_series"],
-        num_instances=row["num_instances"],
-        body_part=row["body_part"],
-        institution=row["institution"],
-        referring_physician=row["referring_physician"],
-        source_node=row["source_node"],
-        received=row["received"],
-        flags=_flags(row),
-        requested_procedure_priority=row["requested_procedure_priority"],
-        study_priority_id=row["study_priority_id"],
-        patient_age=row["patient_age"],
-        requesting_service=row["requesting_service"],
-        incomplete_reason=_incomplete_reason(row),
-    )
+def _study_values(r: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row of ``_STUDY_SQL`` as the field values of :class:`StudySummary`, in order."""
+    mods = r[10]
+    return (*r[:10], tuple(m for m in mods.split("\\") if m) if mods else (), *r[11:18],
+            _FLAGS[2 * bool(r[18]) + bool(r[19])], *r[20:24], _incomplete_reason(r),
+            r[25] if r[19] else None)
 
 
-def _incomplete_reason(row: dict[str, Any]) -> str:
-    if not row["incomplete"]:
+def _incomplete_reason(r: tuple[Any, ...]) -> str:
+    if not r[19]:
         return ""
-    reason = row["incomplete_reason"] or "incomplete"
-    expected = row["expected_instances"]
-    return reason if expected is None else f"{reason} ({row['num_instances']} of {expected} instances)"
+    reason = r[24] or "incomplete"
+    return reason if r[25] is None else f"{reason} ({r[12]} of {r[25]} instances)"
 
 
-def _flags(row: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(name for name in ("conflict", "incomplete") if row[name])
+def study_rows(db: sqlite_utils.Database, study_uid: str | None = None) -> list[tuple[Any, ...]]:
+    """The field values of every visible study's :class:`StudySummary` (or of the one with ``study_uid``),
+    newest study date first: one query, no object per row (``telerad studies --json`` streams these)."""
+    if study_uid is None:
+        rows = db.execute(_STUDY_SQL.format(where="")).fetchall()
+    else:
+        rows = db.execute(_STUDY_SQL.format(where="AND st.study_uid = ?"), [study_uid]).fetchall()
+    return [_study_values(r) for r in rows]
+
+
+STUDY_FIELDS: tuple[str, ...] = tuple(StudySummary.__dataclass_fields__)
 
 
 def list_studies(db: sqlite_utils.Database, study_uid: str | None = None) -> list[StudySummary]:
     """All visible studies, newest study date first (or the one with ``study_uid``)."""
-    if study_uid is None:
-        return [_study(r) for r in db.query(_STUDY_SQL.format(where=""))]
-    rows = db.query(_STUDY_SQL.format(where="AND st.study_uid = ?"), [study_uid])
-    return [_study(r) for r in rows]
+    return [StudySummary(*values) for values in study_rows(db, study_uid)]
+
+
+# What an UPDATE of a study row can change (every column a store path updates: counts, flags, request
+# columns, patient moves): a study whose fingerprint is unchanged has an unchanged summary. Keep in step.
+_FINGERPRINT_COLUMNS = ("patient_ref", "num_series", "num_instances", "conflict", "incomplete", "expected_instances",
+                        "updated", "modalities", "requested_procedure_priority", "study_priority_id", "patient_age",
+                        "requesting_service", "incomplete_reason")
+_FINGERPRINT_SQL = f"""
+SELECT st.id, {" || '|' || ".join(f"ifnull(st.{c}, '')" for c in _FINGERPRINT_COLUMNS)}
+FROM studies st WHERE st.deleting = 0
+ORDER BY st.study_date DESC, st.study_time DESC, st.id DESC
+"""  # one text per study, joined by SQLite: a cheap row to compare
+_BY_IDS_SQL = _STUDY_SQL.replace("SELECT st.study_uid,", "SELECT st.id, st.study_uid,", 1)
+_CHUNK = 500  # ids per IN (...) query
+
+
+@dataclass(frozen=True)
+class StudyListing:
+    """Every visible study's summary (``studies``: newest first, as :func:`list_studies`), with what a later
+    :func:`study_listing` needs to re-read only the studies that changed."""
+
+    version: tuple[int, int]
+    studies: list[StudySummary]
+    fingerprints: dict[int, int]  # study row id -> hash of its fingerprint row
+    by_id: dict[int, StudySummary]
+
+
+def study_listing(db: sqlite_utils.Database, previous: StudyListing | None = None) -> StudyListing:
+    """The studies, reusing ``previous``: the same listing if the database has not changed, else one
+    fingerprint query and full rows only for the studies new or changed since (summaries of the others are
+    the same objects as before)."""
+    version = db_version(db)
+    if previous is not None and previous.version == version:
+        return previous
+    prints = [(i, hash(text)) for i, text in db.execute(_FINGERPRINT_SQL).fetchall()]
+    old = previous.fingerprints if previous is not None else {}
+    changed = [i for i, h in prints if old.get(i) != h]
+    if previous is None or len(changed) > len(prints) // 2:
+        rows = db.execute(_BY_IDS_SQL.format(where="")).fetchall()
+        by_id = {r[0]: StudySummary(*_study_values(r[1:])) for r in rows}
+    else:
+        by_id = {i: previous.by_id[i] for i in (r[0] for r in prints) if i in previous.by_id}
+        for start in range(0, len(changed), _CHUNK):
+            ids = changed[start:start + _CHUNK]
+            where = f"AND st.id IN ({', '.join('?' * len(ids))})"
+            for r in db.execute(_BY_IDS_SQL.format(where=where), ids).fetchall():
+                by_id[r[0]] = StudySummary(*_study_values(r[1:]))
+    fingerprints = {i: h for i, h in prints if i in by_id}
+    return StudyListing(version, [by_id[r[0]] for r in prints if r[0] in by_id], fingerprints, by_id)
+
+
+def db_version(db: sqlite_utils.Database) -> tuple[int, int]:
+    """A stamp that changes whenever the database content may have: commits by other connections
+    (``PRAGMA data_version``) and rows written through this one (``total_changes``)."""
+    return int(db.execute("PRAGMA data_version").fetchone()[0]), int(db.conn.total_changes)
 
 
 def list_series(db: sqlite_utils.Database, study_uid: str) -> list[SeriesSummary]:

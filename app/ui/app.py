@@ -32,6 +32,11 @@ def run_gui(paths: Paths, user: str, demo: bool = True, quit_after_ms: Optional[
     app.setApplicationName("Telerad Workstation")
     paths.config_dir.mkdir(parents=True, exist_ok=True)
     with Workstation(paths, user) as ws:
+        ws.start_application("window")  # audited start; the stop is audited when the workstation closes
+        from app.ui.sign_in import sign_in_at_start
+        if not sign_in_at_start(ws):  # accounts exist: no window (no patient data) before a sign-in
+            return 0
+        ws.start_purge_schedule()  # the daily retention purge (retention.json), after sign-in; stopped on close
         window = MainWindow(ws)
         if window.panels_window is None:  # a saved two-screen arrangement has placed the window already
             window.setGeometry(window.screen().availableGeometry())  # maximized even without a window manager
@@ -40,6 +45,8 @@ def run_gui(paths: Paths, user: str, demo: bool = True, quit_after_ms: Optional[
             window.worklist_panel.entries_loaded.connect(lambda _n: window.open_in_reading_mode(open_study),
                                                          Qt.ConnectionType.SingleShotConnection)
         start_up(window, paths, demo and open_study is None)
+        if not ws.accounts.any():  # first start (lone-reader mode until then): offer the first account
+            window.lock_controller.offer_first_account()
         if quit_after_ms is not None:
             QTimer.singleShot(quit_after_ms, window.close)
         return app.exec()

@@ -47,8 +47,12 @@ class MainWindow(ReadingModeMixin, QMainWindow):
         self._build_menus()
         self._restore_geometry()
         self.network = attach_network(self)
+        from app.ui.clinical_ui import attach_clinical
+        attach_clinical(self)  # order banner over the viewports, View > Critical results..., HL7 orders
         from app.ui.disk_space import attach_disk_warning
         self.disk_warning = attach_disk_warning(self, self.paths.home)
+        from app.ui.lock_screen import attach_lock
+        self.lock_controller = attach_lock(self)  # idle and on-demand lock (Ctrl+Alt+L), sign-in of another user
 
     # -- construction -------------------------------------------------------------------
     def _build_worklist_panel(self) -> None:
@@ -77,6 +81,8 @@ class MainWindow(ReadingModeMixin, QMainWindow):
         self.splitter.setCollapsible(1, False)
         self.splitter.setSizes([560, 460, 260])
         self.setCentralWidget(self.splitter)
+        from app.ui.ai_panel import attach_ai_panel
+        self.ai_panel = attach_ai_panel(self)  # AI findings (accept / reject) above the report
 
     def _apply_theme(self) -> None:
         from app.viewer.props_view import set_text_scale
@@ -95,16 +101,9 @@ class MainWindow(ReadingModeMixin, QMainWindow):
         if not self.network.state().nodes:
             self.statusBar().showMessage("This study is not in the local cache and no PACS node is configured", 10000)
             return
+        from app.ui.network_ui import retrieve_and_open
 
-        def opened(_result: Any) -> None:
-            if self.cache.get_study(study_uid) is None:
-                self.statusBar().showMessage("The PACS sent no instance of this study", 10000)
-            else:
-                self.worklist_panel.refresh()
-                self.open_study(study_uid, prior_uids)
-
-        self.bridge.submit("Retrieving study", self.network.retrieve, study_uid, on_success=opened,
-                           on_failure=self._show_error)
+        retrieve_and_open(self, study_uid, prior_uids)  # opens on the first slice, fills in as slices arrive
 
     def _give_room_to_images(self) -> None:
         """While reading, the worklist collapses (F9 brings it back) and the report takes a side column."""
@@ -146,7 +145,7 @@ class MainWindow(ReadingModeMixin, QMainWindow):
 
         annotations = self._annotations()
         if annotations is not None:
-            insert_key_images(self.report_area, self.cache, annotations, self.paths.home / "key-images",
+            insert_key_images(self.report_area, self.cache, annotations, self.paths.key_images,
                               on_screen=self._on_screen_pixels)
 
     def _on_screen_pixels(self, sop_uid: str, frame: int) -> Any:
@@ -177,6 +176,9 @@ class MainWindow(ReadingModeMixin, QMainWindow):
         self.reading_mode_action = self._action(view_menu, "&Reading mode (full screen)", self.toggle_reading_mode,
                                                 "F11")
         self.reading_mode_action.setCheckable(True)
+        self.leave_reading_action = self._action(view_menu, "Leave reading mode", self.leave_reading_mode, "Escape")
+        self.leave_reading_action.setEnabled(False)
+        self.addAction(self.leave_reading_action)  # the menu bar is hidden in reading mode
         self._action(view_menu, "&Worklist panel", self.toggle_worklist, "F9")
         self._action(view_menu, "Re&port panel", self.toggle_report, "F10")
         self._action(view_menu, "&Images", lambda: self.viewer_area.setCurrentIndex(0), "Ctrl+Alt+1")
@@ -253,6 +255,8 @@ class MainWindow(ReadingModeMixin, QMainWindow):
             return
         session = self.ws.open_for_reading(study_uid, prior_uids)
         self.viewer_area.open_study(study_uid)
+        from app.ui.clinical_ui import show_context
+        show_context(self, study_uid)
         self.report_area.open_study(study_uid)
         self._watch_priors()
         self._give_room_to_images()

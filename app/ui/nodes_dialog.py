@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QSpinBox,
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QSpinBox,
     QTabWidget, QVBoxLayout, QWidget,
 )
 
@@ -24,7 +24,7 @@ from app.ui.nodes_form import TlsBox, add_to, field_value, make_form, node_from_
 ECHO_TIMEOUT = 5.0
 RED, GREEN, GREY = "color: #c0392b;", "color: #1e8449;", "color: #7f8c8d;"
 BLANK: dict[str, Any] = {"name": "", "ae_title": "PACS", "host": "", "port": 104, "retrieve": "get", "dicomweb": "",
-                         "tls": asdict(TlsSettings())}
+                         "tls": asdict(TlsSettings()), "wire": "lossless", "transcodes": False}
 
 
 def _echo(node: Node, calling_aet: str, **_: Any) -> float:
@@ -66,6 +66,11 @@ class NodesDialog(QDialog):
         retrieve = QComboBox(objectName="nodeRetrieve")
         retrieve.addItem("C-GET", "get")
         retrieve.addItem("C-MOVE (to this workstation's listener)", "move")
+        wire = QComboBox(objectName="nodeWire", toolTip="What the PACS sends; the cache keeps what arrived.\n"
+                         "Lossy images are marked LOSSY in the viewer.")
+        for text, value in (("Lossless compressed (default)", "lossless"), ("As stored on the PACS", "stored"),
+                            ("Lossy compression accepted", "lossy")):
+            wire.addItem(text, value)
         form, self.node_fields = make_form([
             ("name", "Name", QLineEdit(objectName="nodeName")),
             ("ae_title", "AE title", QLineEdit(objectName="nodeAeTitle")),
@@ -76,6 +81,9 @@ class NodesDialog(QDialog):
                 objectName="nodeDicomweb", placeholderText="optional: https://pacs.example.org/dicom-web",
                 toolTip="When set, studies are retrieved with WADO-RS (about twice as fast as C-GET here);\n"
                         "C-GET/C-MOVE above is used if the DICOMweb request fails.")),
+            ("wire", "On the wire", wire),
+            ("transcodes", "", QCheckBox("The PACS transcodes on C-GET/C-MOVE (propose compressed first)",
+                                         objectName="nodeTranscodes")),
             ("tls", "", TlsBox("DICOM TLS", {"ca_file": "CA file", "cert_file": "Certificate", "key_file": "Key"},
                                "nodeTls"))], self._store_row)
         self.test_button = QPushButton("&Test (C-ECHO)", objectName="testEchoButton", clicked=self.test_echo)

@@ -14,7 +14,7 @@ from app.network.nodes import Node, NodeError, TlsSettings
 
 TLS_FILES = ("ca_file", "cert_file", "key_file")
 Field = tuple[str, str, QWidget]  # key in the raw row, label, editor
-SIGNALS = {QSpinBox: "valueChanged", QComboBox: "currentIndexChanged"}  # line edits: textChanged
+SIGNALS = {QSpinBox: "valueChanged", QComboBox: "currentIndexChanged", QCheckBox: "toggled"}  # line edits: textChanged
 
 
 def tls_from_row(raw: dict[str, Any]) -> TlsSettings:
@@ -83,6 +83,8 @@ class TlsBox(QGroupBox):
 def field_value(w: Any) -> Any:
     if isinstance(w, (QSpinBox, TlsBox)):
         return w.value()
+    if isinstance(w, QCheckBox):
+        return w.isChecked()
     return w.currentData() if isinstance(w, QComboBox) else w.text().strip()
 
 
@@ -93,6 +95,8 @@ def set_field(w: Any, value: Any) -> None:
         w.setValue(int(value))
     elif isinstance(w, QComboBox):
         w.setCurrentIndex(max(w.findData(value), 0))
+    elif isinstance(w, QCheckBox):
+        w.setChecked(bool(value))
     else:
         w.setText(value or "")
 

@@ -39,6 +39,10 @@ def _commands() -> list[Command]:
                     lambda v, n=name: v.set_layout(n)))
     for tool, text, key in _TOOLS:
         out.append((f"tool_{tool}", "Tools", text, key, lambda v, t=tool: v.set_tool(t)))
+    out += [("page_next", "Layout", "Next protocol page (e.g. the priors)", "N", lambda v: v.show_page(1)),
+            ("page_prev", "Layout", "Previous protocol page", "Shift+N", lambda v: v.show_page(-1)),
+            ("save_protocol", "Layout", "Save this layout as a protocol...", "Ctrl+Shift+P",
+             lambda v: v.save_protocol_dialog())]
     out += [("series_next", "Series", "Next series", "]", lambda v: v.step_series(1)),
             ("series_prev", "Series", "Previous series", "[", lambda v: v.step_series(-1))]
     for name, text, key in _VIEW:
@@ -51,6 +55,10 @@ def _commands() -> list[Command]:
             ("key_image", "View", "Mark key image", "K", lambda v: v.toggle_key_image()),
             ("maximise", "View", "Maximise active viewport", "M", lambda v: v._toggle_maximised(v.active)),
             ("export_png", "View", "Export view as PNG", "Ctrl+E", lambda v: v.export_png_dialog()),
+            ("slab", "View", "Thick slab: MIP, MinIP, average, off (CT)", "T", lambda v: v.cycle_slab()),
+            ("slab_thicker", "View", "Thicker slab", ".", lambda v: v.change_slab(1)),
+            ("slab_thinner", "View", "Thinner slab", ",", lambda v: v.change_slab(-1)),
+            ("measurements", "Measurements", "Edit measurements...", "Ctrl+L", lambda v: v.show_measurements()),
             ("undo", "Measurements", "Undo measurement", "Ctrl+Z", lambda v: v.undo_measurement()),
             ("redo", "Measurements", "Redo measurement", "Ctrl+Shift+Z", lambda v: v.undo_measurement(redo=True))]
     return out
@@ -58,6 +66,8 @@ def _commands() -> list[Command]:
 
 COMMANDS: list[Command] = _commands()
 DEFAULTS: dict[str, str] = {c[0]: c[3] for c in COMMANDS}
+# Window-wide keys (active everywhere, also while typing a report or on the panels' screen); same group.
+WINDOW_DEFAULTS: dict[str, str] = {"lock": "Ctrl+Alt+L"}
 
 
 def saved_keys(settings: QSettings | None, group: str, defaults: Mapping[str, str]) -> dict[str, str]:
@@ -80,7 +90,7 @@ def load_keys(settings: QSettings | None) -> dict[str, str]:
 def save_keys(settings: QSettings, keys: Mapping[str, str]) -> None:
     settings.beginGroup(SHORTCUT_GROUP)
     for name, key in keys.items():
-        if name in DEFAULTS:
+        if name in DEFAULTS or name in WINDOW_DEFAULTS:
             settings.setValue(name, key)
     settings.endGroup()
 
@@ -117,3 +127,16 @@ def fill_menu(menu_bar: Any, actions: Mapping[str, QAction]) -> Any:
             subs[group] = image.addMenu(group)
         subs[group].addAction(actions[name])
     return image
+
+
+def build_lock_action(window: Any, slot: Callable[[], Any], settings: QSettings | None) -> QAction:
+    """Lock the screen (default Ctrl+Alt+L, user key ``shortcuts/lock``): an application-wide action on ``window``."""
+    key = saved_keys(settings, SHORTCUT_GROUP, WINDOW_DEFAULTS)["lock"]
+    action = QAction("Lock the screen", window)
+    action.setObjectName("session_lock")
+    if key:
+        action.setShortcut(QKeySequence(key))
+    action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+    action.triggered.connect(lambda _=False: slot())
+    window.addAction(action)
+    return action

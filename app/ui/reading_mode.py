@@ -87,6 +87,16 @@ class ReadingModeMixin:
         else:
             self.showNormal()
         self.reading_mode_action.setChecked(self.reading_mode)
+        if getattr(self, "leave_reading_action", None) is not None:
+            self.leave_reading_action.setEnabled(self.reading_mode)  # Escape is free outside reading mode
+
+    def leave_reading_mode(self) -> None:
+        """Escape: cancels a measurement being drawn first, then leaves reading mode."""
+        viewer = self.viewer_area.viewer
+        if viewer is not None and viewer.active is not None and viewer.active.model.active is not None:
+            viewer.key_to_active("Escape")
+            return
+        self.set_reading_mode(False)
 
     def toggle_reading_mode(self) -> None:
         self.set_reading_mode(not self.reading_mode)

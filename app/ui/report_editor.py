@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QScrollArea, QVBoxLayout, QWidget,
 )
 
 from app.reporting.autosave import DraftAutosaver
+from app.reporting.critical import CriticalNotCommunicatedError, NormalTextError
 from app.reporting.model import KeyImage, Report, ReportError
 from app.reporting.service import delivery_states
 from app.reporting.templates import load_macros
@@ -23,7 +24,7 @@ from app.ui.report_editor_dialogs import NoticeDialog, SignDialog
 from app.ui.report_editor_outbox import DeliveryPanel, OutboxPump
 from app.ui.report_editor_sections import SectionsPanel
 from app.ui.report_editor_text import (
-    as_measurement, extras_text, header_text, measurement_line, sign_task, state_text, template_changes,
+    as_measurement, extras_text, header_text, measurement_line, person, sign_task, state_text, template_changes,
 )
 
 if TYPE_CHECKING:
@@ -50,7 +51,10 @@ class ReportEditor(QWidget):
         self.report: Optional[Report] = None
         self.saver: Optional[DraftAutosaver] = None
         self.sign_handle: Any = None
+        self._signing = False  # a signature is being made (the task's callbacks run before it is done)
         self.last_p12, self._delivery = "", ""
+        self.notice_dialog: Optional[NoticeDialog] = None  # the last communication dialog opened
+        self.confirm_box: Optional[QMessageBox] = None  # the last "sign the normal text?" question
         self._global_macros = load_macros()
         self._build()
         self.pump = OutboxPump(self.ctx, bridge, 3000 if send_outbox else 0, self)
@@ -78,9 +82,9 @@ class ReportEditor(QWidget):
         self.critical_text.setPlaceholderText("critical finding (shown in the report and the worklist)")
         self.critical_text.editingFinished.connect(lambda: self._critical_toggled(self.critical_box.isChecked()))
         self.notice_button = QPushButton("Who was &told…")
-        self.notice_button.clicked.connect(self.open_notice_dialog)
+        self.notice_button.clicked.connect(lambda: self.open_notice_dialog())
         self.sign_button = QPushButton("&Sign…")
-        self.sign_button.clicked.connect(self.open_sign_dialog)
+        self.sign_button.clicked.connect(lambda: self.open_sign_dialog())
         self.addendum_button = QPushButton("&Addendum")
         self.addendum_button.clicked.connect(self.start_addendum)
         for w in (label, self.template_box, self.critical_box, self.critical_text, self.notice_button):
@@ -101,8 +105,9 @@ class ReportEditor(QWidget):
         root.addWidget(self.delivery)
         root.addWidget(self.state_label)
         for keys, slot in (("Ctrl+M", self.measurements_requested.emit), ("Ctrl+K", self.key_image_requested.emit),
-                           ("Ctrl+Shift+C", self.critical_box.toggle), ("Ctrl+Shift+N", self.open_notice_dialog),
-                           ("Ctrl+Shift+S", self.open_sign_dialog)):
+                           ("Ctrl+Shift+C", self.critical_box.toggle),
+                           ("Ctrl+Shift+N", lambda: self.open_notice_dialog()),
+                           ("Ctrl+Shift+S", lambda: self.open_sign_dialog())):
             shortcut = QShortcut(QKeySequence(keys), self, activated=slot)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)  # not while the viewer has focus
         self._set_enabled()
@@ -147,7 +152,7 @@ class ReportEditor(QWidget):
 
     def _set_enabled(self) -> None:
         editable = bool(self.report and self.report.editable)
-        busy = self.sign_handle is not None and not self.sign_handle.done
+        busy = self._signing
         self.template_box.setEnabled(editable and not busy)
         self.critical_box.setEnabled(editable and not busy)
         self.critical_text.setEnabled(editable and not busy and self.critical_box.isChecked())
@@ -227,32 +232,73 @@ class ReportEditor(QWidget):
         if checked and not self.critical_text.text():
             self.critical_text.setFocus()
 
-    def open_notice_dialog(self) -> Optional[NoticeDialog]:
-        """Non-modal "who was told" dialog; its notice is recorded (and audited) when accepted."""
+    def open_notice_dialog(self, *, then_sign: bool = False) -> Optional[NoticeDialog]:
+        """Non-modal "who was told" dialog (the order's ordering physician and callback number shown); the
+        communication is recorded (validated, audited) when accepted, and with ``then_sign`` signing goes on."""
         if self.report is None or not self.report.critical:
             return None
-        dialog = NoticeDialog(self.user, self)
-        dialog.accepted.connect(lambda: self._notice(dialog))
+        mark = self.ws.order_mark(self.report.study.study_uid)
+        why = (f"Critical result: {self.report.critical_text or 'see report'}. Record its communication "
+               "before signing.") if then_sign else ""
+        dialog = NoticeDialog(self.user, self, physician=mark.ordering_physician if mark else "",
+                              callback=mark.callback if mark else "", reason=why)
+        dialog.accepted.connect(lambda: self._notice(dialog, then_sign))
         dialog.open()
+        self.notice_dialog = dialog
         return dialog
 
-    def _notice(self, dialog: NoticeDialog) -> None:
-        if self.report is not None:
-            self.report = self.ws.record_notice(self.report.id, dialog.notice())
-            self._refresh_extras()
-            self.report_changed.emit(self.report.study.study_uid)
+    def _notice(self, dialog: NoticeDialog, then_sign: bool = False) -> None:
+        if self.report is None:
+            return
+        try:
+            self.report = self.ws.communicate(self.report.id, **dialog.values())  # type: ignore[arg-type]
+        except ReportError as exc:
+            self.state_label.setText(f"<span style='color:#c62828'>Not recorded: {exc}</span>")
+            self.status_message.emit(f"Communication not recorded: {exc}")
+            return
+        self._refresh_extras()
+        self.report_changed.emit(self.report.study.study_uid)
+        if then_sign:
+            self.open_sign_dialog()
 
     # -- signing -----------------------------------------------------------------------------
-    def open_sign_dialog(self) -> Optional[SignDialog]:
-        """Non-modal sign dialog (certificate file + password); accepting starts :meth:`sign_with`."""
+    def open_sign_dialog(self, *, normal_text_confirmed: bool = False) -> Optional[QWidget]:
+        """Non-modal sign dialog (certificate file + password); accepting starts :meth:`sign_with`. What the
+        use case would refuse comes first: a critical report without a recorded communication opens the
+        communication dialog, one still holding the template's normal text asks for confirmation."""
         if self.report is None or not self.report.editable:
             return None
-        dialog = SignDialog(self.last_p12, "Signing makes the report final and sends it to the hospital.", self)
-        dialog.accepted.connect(lambda: self.sign_with(dialog.p12(), dialog.password()))
+        self.flush()  # the use case checks the stored text
+        try:
+            self.ws.check_signable(self.report.id, confirm_normal_text=normal_text_confirmed)
+        except CriticalNotCommunicatedError:
+            return self.open_notice_dialog(then_sign=True)
+        except NormalTextError as exc:
+            return self._confirm_normal_text(exc)
+        report = self.report
+        dialog = SignDialog(self.last_p12, "Signing makes the report final and sends it to the hospital.", self,
+                            allow_preliminary=str(report.kind) == "original" and str(report.state) == "draft",
+                            review_of=person(report.preliminary_signer) if report.preliminary_signer else "")
+        dialog.accepted.connect(lambda: self.sign_with(dialog.p12(), dialog.password(),
+                                                       confirm_normal_text=normal_text_confirmed,
+                                                       **dialog.options()))  # type: ignore[arg-type]
         dialog.open()
         return dialog
 
-    def sign_with(self, p12: Path, password: bytes) -> None:
+    def _confirm_normal_text(self, exc: NormalTextError) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Critical report with the template's normal text",
+                          f"{exc}.\n\nSign it as it is?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setObjectName("normal_text_confirm")
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.buttonClicked.connect(lambda button: self.open_sign_dialog(normal_text_confirmed=True)
+                                  if box.standardButton(button) == QMessageBox.StandardButton.Yes else None)
+        box.open()
+        self.confirm_box = box
+        return box
+
+    def sign_with(self, p12: Path, password: bytes, *, confirm_normal_text: bool = False, preliminary: bool = False,
+                  review: str = "", review_note: str = "") -> None:
         """Sign the open report in the task pool; ``report_signed`` follows on success."""
         if self.report is None or not self.report.editable:
             return
@@ -260,19 +306,28 @@ class ReportEditor(QWidget):
         self._close_saver()
         self.sections.set_sections(self.sections.texts(), read_only=True)
         self.state_label.setText("Signing…")
+        self._signing = True
         self.sign_handle = self.bridge.submit("sign report", sign_task, self.ws, self.report.id, Path(p12),
-                                              password, on_success=self._signed, on_failure=self._sign_failed)
+                                              password, confirm_normal_text=confirm_normal_text,
+                                              preliminary=preliminary, review=review, review_note=review_note,
+                                              on_success=self._signed, on_failure=self._sign_failed)
         self._set_enabled()
 
     def _signed(self, result: Any) -> None:
+        self._signing = False  # done: a preliminary read stays editable for the final reader
         self._show(result.report)
         self.status_message.emit(f"Report signed: {result.pdf}")
         self.report_signed.emit(result)
         self.pump.kick()
 
     def _sign_failed(self, exc: BaseException) -> None:
+        self._signing = False
         if self.report is not None:
             self._show(self.ctx.store.get(self.report.id))
+        if isinstance(exc, CriticalNotCommunicatedError):  # not signed: who was told comes first
+            self.open_notice_dialog(then_sign=True)
+        elif isinstance(exc, NormalTextError):
+            self._confirm_normal_text(exc)
         self.state_label.setText(f"<span style='color:#c62828'>Signing failed: {exc}</span>")
         self.status_message.emit(f"Signing failed: {exc}")
 

@@ -14,12 +14,15 @@ if TYPE_CHECKING:
 UNIT_TEXT = {"[hnsf'U]": "HU", "mm2": "mm²", "cm2": "cm²", "cm3": "cm³", "ml": "mL", "deg": "°"}
 
 
-def sign_task(ws: "Workstation", report_id: str, p12: Path, password: bytes,
-              progress: Any = None, cancel: Any = None) -> Any:
+def sign_task(ws: "Workstation", report_id: str, p12: Path, password: bytes, progress: Any = None,
+              cancel: Any = None, confirm_normal_text: bool = False, preliminary: bool = False, review: str = "",
+              review_note: str = "") -> Any:
     """Bridge task: open the PKCS#12 and sign (the workstation's use case: the worklist follows)."""
     from app.reporting.signing import load_identity
 
-    return ws.sign(report_id, load_identity(p12, password), progress=progress, cancel=cancel)
+    return ws.sign(report_id, load_identity(p12, password), confirm_normal_text=confirm_normal_text,
+                   preliminary=preliminary, review=review, review_note=review_note, progress=progress,
+                   cancel=cancel)
 
 
 def as_measurement(item: Any) -> Measurement:
@@ -57,13 +60,17 @@ def header_text(report: Report) -> str:
 def state_text(report: Report, autosave_error: Optional[BaseException] = None) -> str:
     if report.editable:
         error = f" · <span style='color:#c62828'>autosave failed: {autosave_error}</span>" if autosave_error else ""
-        return f"{str(report.state).capitalize()} · autosaved (revision {report.revision}){error}"
+        read = (f" · preliminary read signed by {person(report.preliminary_signer)} at "
+                f"{report.preliminary_signed_at[:16]}, to be finalised by another radiologist"
+                if report.preliminary_signer else "")
+        return f"{str(report.state).capitalize()}{read} · autosaved (revision {report.revision}){error}"
     return (f"Signed by {person(report.signer_name)} at {report.signed_at} · "
             f"content hash {report.content_hash.split(':')[-1][:12]}…")
 
 
 def extras_text(report: Report) -> str:
-    told = "; ".join(f"told {n.recipient} ({n.method}, {n.communicated_at})" for n in report.notices)
+    told = "; ".join(f"told {n.recipient}{f' ({n.role})' if n.role else ''} ({n.method}, {n.communicated_at}"
+                     f"{', read back' if n.read_back else ''})" for n in report.notices)
     crit = f" · <b style='color:#c62828'>CRITICAL</b> {told or 'nobody told yet'}" if report.critical else ""
     return f"{len(report.measurements)} measurement(s), {len(report.key_images)} key image(s){crit}"
 

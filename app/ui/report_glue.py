@@ -77,7 +77,9 @@ def insert_key_images(editor: "ReportEditor", cache: "Cache", annotations: "Stud
     from app.dicom.render import render_png
     from app.reporting.model import ImageRef
 
-    thumbs.mkdir(parents=True, exist_ok=True)
+    from app.config import private_dir
+
+    private_dir(thumbs)  # key images are PHI: owner-only whatever the umask
     count = 0
     for sop_uid, frame in annotations.key_images:
         instance = cache.get_instance(sop_uid)

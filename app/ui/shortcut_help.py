@@ -89,7 +89,7 @@ class ShortcutsDialog(QDialog):
         by_action = {id(a): name for name, a in editable.items()}
         rows = sorted(bindings(window), key=lambda b: (b.scope_name, b.text))
         extra = [("Scroll images", "Wheel, arrows, PgUp/PgDn, Home/End"), ("Zoom", "Right drag, Ctrl+wheel"),
-                 ("Pan", "Middle drag"), ("Delete measurement", "Delete"), ("Cancel measurement", "Escape")]
+                 ("Pan", "Middle drag"), ("Delete measurement", "Delete"), ("Cancel measurement, else leave reading mode", "Escape")]
         table = QTableWidget(len(rows) + len(extra), 3, self)
         table.setObjectName("shortcutsTable")
         table.setHorizontalHeaderLabels(["Command", "Where", "Key"])

@@ -21,12 +21,12 @@ EntryRole = Qt.ItemDataRole.UserRole + 1  # the WorklistEntry of a row
 # (header, sort key in app.worklist.query.SORT_KEYS)
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("Priority", "priority"), ("Clock", "clock"), ("Status", "status"), ("Modality", "modality"),
-    ("Description", "description"), ("Subspecialty", "subspecialty"), ("Patient", "patient"),
+    ("Description", "description"), ("Reason", "reason"), ("Subspecialty", "subspecialty"), ("Patient", "patient"),
     ("Patient ID", "patient_id"), ("Study date", "study_date"), ("Site", "site"), ("Claimed by", "claimed_by"),
     ("Priors", "priors"), ("Prefetch", "priors"),
 )
 # initial column widths in average characters (scaled by the font, hence by the screen's DPI)
-WIDTHS = (7, 9, 16, 5, 26, 11, 18, 11, 10, 14, 9, 4, 10)
+WIDTHS = (7, 9, 16, 5, 26, 22, 11, 18, 11, 10, 14, 9, 4, 10)
 COL = {key: i for i, (_, key) in enumerate(COLUMNS)}
 CLOCK_COLUMN = 1
 PREFETCH_COLUMN = len(COLUMNS) - 1
@@ -55,9 +55,23 @@ def status_text(e: WorklistEntry) -> str:
     """The status cell: a critical finding first (it must survive a narrow column), told or not yet, then the
     reading status and where the study is."""
     text = e.status.label + ("" if e.local else " (remote)")
+    if e.ai.findings:  # AI results (app.worklist.ai): "AI: suspected ICH"
+        text = f"{e.ai.text} · {text}"
     if "critical-not-communicated" in e.report.flags:
         return f"CRITICAL (not told) · {text}"
     return f"CRITICAL · {text}" if e.report.critical else text
+
+
+def order_tooltip(e: WorklistEntry) -> str:
+    """The Reason cell's tooltip: the order's full reason for exam, clinical history, who ordered and the
+    callback number (what the RIS sent is escaped, never read as markup)."""
+    from html import escape
+
+    o = e.order
+    lines = [f"Reason for exam: {o.reason or '-'}", f"Clinical history: {o.history or '-'}",
+             f"Ordered by: {o.ordering_physician or '-'}" + (f" (callback {o.callback})" if o.callback else ""),
+             f"Order priority: {o.priority}" + (f" · {o.procedure}" if o.procedure else "")]
+    return "<qt>" + "<br>".join(escape(line).replace("\n", "<br>") for line in lines) + "</qt>"
 
 
 def _date(value: str) -> str:
@@ -73,8 +87,9 @@ class WorklistTableModel(QAbstractTableModel):
         self.clock, self.near_fraction = clock, near_fraction
         self.now = clock()
         self._all: list[WorklistEntry] = []
-        self._rows: list[WorklistEntry] = []
-        self._row_of: dict[str, int] = {}
+        self._ordered: list[WorklistEntry] | None = None  # every entry in the current sort order (cached)
+        self._rows: list[WorklistEntry] = []  # the rows shown: references to entries, no copy per row
+        self._row_of_cache: dict[str, int] | None = None  # study UID -> row, built when first asked for
         self._prefetch: dict[str, PrefetchState] = {}
         self._filter = WorklistFilter()
         self._sort_key, self._descending = "reading", False
@@ -89,19 +104,21 @@ class WorklistTableModel(QAbstractTableModel):
     # -- content ----------------------------------------------------------------------------
     def set_entries(self, entries: Sequence[WorklistEntry]) -> None:
         """Replace every entry (after a refresh); filter and sort are kept."""
-        self._all = list(entries)
+        self._all, self._ordered = list(entries), None
         self._reset()
 
     def update_entry(self, entry: WorklistEntry) -> None:
         """One entry changed (status, claim, priority): rows move to their new place, selection is kept."""
         uid = entry.study_instance_uid
         self._all = [entry if e.study_instance_uid == uid else e for e in self._all]
+        self._ordered = None
         if uid not in self._row_of and not self._filter.matches(entry):
             return
         self._relayout()
 
     def remove_entry(self, study_uid: str) -> None:
         self._all = [e for e in self._all if e.study_instance_uid != study_uid]
+        self._ordered = None
         self._reset()
 
     def set_filter(self, f: WorklistFilter) -> None:
@@ -139,11 +156,21 @@ class WorklistTableModel(QAbstractTableModel):
         return self._row_of.get(study_uid)
 
     def _compute(self) -> list[WorklistEntry]:
-        return sort_entries(filter_entries(self._all, self._filter), self._sort_key, self._descending)
+        """The filtered rows in sort order: every entry is sorted once (per sort key or content change) and
+        a filter only picks from that order (filtering keeps it, so this equals sorting the filtered rows)."""
+        if self._ordered is None:
+            self._ordered = sort_entries(self._all, self._sort_key, self._descending)
+        return filter_entries(self._ordered, self._filter)
 
     def _set_rows(self, rows: list[WorklistEntry]) -> None:
         self._rows = rows
-        self._row_of = {e.study_instance_uid: i for i, e in enumerate(rows)}
+        self._row_of_cache = None
+
+    @property
+    def _row_of(self) -> dict[str, int]:
+        if self._row_of_cache is None:
+            self._row_of_cache = {e.study_instance_uid: i for i, e in enumerate(self._rows)}
+        return self._row_of_cache
 
     def _reset(self) -> None:
         self.beginResetModel()
@@ -195,6 +222,7 @@ class WorklistTableModel(QAbstractTableModel):
         """Sort by a column (-1: reading order)."""
         self._sort_key = "reading" if column < 0 else COLUMNS[column][1]
         self._descending = order == Qt.SortOrder.DescendingOrder
+        self._ordered = None
         self._relayout()
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -216,6 +244,10 @@ class WorklistTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and col == COL["status"] and e.report.critical:
             told = "" if "critical-not-communicated" not in e.report.flags else " (nobody told yet)"
             return f"Critical finding{told}: {e.report.critical_text or 'see report'}"
+        if role == Qt.ItemDataRole.ToolTipRole and col == COL["status"] and e.ai.findings:
+            return "\n".join(f.text for f in e.ai.findings)
+        if role == Qt.ItemDataRole.ToolTipRole and col == COL["reason"] and e.order.present:
+            return order_tooltip(e)
         if role == Qt.ItemDataRole.ToolTipRole and col == CLOCK_COLUMN:
             return f"arrived {e.arrival.astimezone():%Y-%m-%d %H:%M}, due {e.due.astimezone():%Y-%m-%d %H:%M}"
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (CLOCK_COLUMN, COL["priors"]):
@@ -236,14 +268,15 @@ class WorklistTableModel(QAbstractTableModel):
             "priority": e.priority.value, "status": status_text(e),
             "patient": e.patient_name.replace("^", " ").strip(), "patient_id": e.patient_id,
             "study_date": _date(e.study_date), "modality": "/".join(e.modalities), "description": e.description,
+            "reason": " ".join(e.order.reason.split()),
             "subspecialty": e.subspecialty, "site": e.site, "claimed_by": e.claimed_by or "",
             "priors": str(len(e.priors)) if e.priors else "",
         }[key]
 
     def _prefetch_text(self, e: WorklistEntry) -> str:
         states = [s for uid in (e.study_instance_uid, *e.priors) if (s := self._prefetch.get(uid)) is not None]
-        if not states:
-            return ""
+        if not states or (e.incomplete and not any(s.state == "running" for s in states)):
+            return e.incomplete  # "142 of 300" from the index: a retrieve ended short or is running
         running = [s for s in states if s.state == "running"]
         if running:
             s = running[0]

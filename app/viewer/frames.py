@@ -105,6 +105,10 @@ class FrameSource:
             return found
         if index in self.errors:
             raise DecodeError(self.errors[index])
+        arriving = self.info.extra.get("arriving")  # a slice a retrieve has not delivered yet: a placeholder
+        if arriving and index in arriving:
+            self.errors[index] = arriving[index]
+            raise DecodeError(arriving[index])
         try:
             with image_errors("cannot decode image"):
                 values = self._decode(index)

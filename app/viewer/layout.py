@@ -1,8 +1,7 @@
-"""Viewport layouts and simple hanging protocols (which series where, priors included).
+"""Viewport layouts, priors of a study, and the older simple protocols (modality -> layout, series).
 
-Protocols match a study by modality (and optionally body part) and place series picked by
-rules (current or prior study, modality, description words, n-th match). The user's
-protocols are saved as JSON and tried before the built-in ones.
+The window hangs studies with the rule-based protocols of :mod:`app.hanging` (applied by
+``app.viewer.hang`` / ``hanging_view``); the simple protocols below remain for ``telerad screenshot``.
 """
 
 from __future__ import annotations
@@ -12,18 +11,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from app.hanging.rules import parse_layout  # noqa: F401 (re-exported: the viewer's callers use it from here)
+
 LAYOUTS = ("1x1", "1x2", "2x1", "2x2", "2x3", "3x3")
 
-
-def parse_layout(text: str) -> tuple[int, int]:
-    """'2x3' -> (2 rows, 3 columns); ValueError for anything else."""
-    try:
-        rows, cols = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise ValueError(f"layout must look like 2x2, not {text!r}") from None
-    if not (1 <= rows <= 4 and 1 <= cols <= 4):
-        raise ValueError(f"layout {text} out of range (1x1 .. 4x4)")
-    return rows, cols
 
 
 @dataclass

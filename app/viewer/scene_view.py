@@ -24,6 +24,7 @@ from app.viewer.interaction import FRAME, MEASURE, VIEW, WINDOW
 from app.viewer.props_view import ImageQuad
 from app.viewer.props_view import Lines as _Lines
 from app.viewer.props_view import configure_render_window, text_actor
+from app.viewer.series_data import is_placeholder_reason
 from app.viewer.viewport_model import ViewportModel
 
 ALL = frozenset({FRAME, WINDOW, VIEW, MEASURE})
@@ -228,6 +229,10 @@ class SceneView:
 
     def _show_error(self, error: str | None) -> None:
         text = "" if error is None else "Cannot display this image:\n" + "\n".join(textwrap.wrap(error, 60)[:6])
+        arriving = is_placeholder_reason(error)  # a slice still coming (series_data.ARRIVING): grey, not an error
+        if arriving:
+            text = error
+        self._error.GetTextProperty().SetColor(*((0.85, 0.85, 0.85) if arriving else ERROR_RGB))
         self._set_text(self._error, text, (self.model.width / 2, self.model.height / 2))
 
     def _update(self, changes: frozenset | set) -> None:

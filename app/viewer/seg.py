@@ -1,4 +1,5 @@
-"""DICOM SEG outlines and overlay planes as one RGBA layer over the displayed frame."""
+"""DICOM SEG outlines and overlay planes as one RGBA layer over the displayed frame; a segment that marks an
+AI's suspected critical finding (haemorrhage in the head, LVO, PE: app.ai.codes) is also filled, translucent."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any, Optional
 import numpy as np
 
 OVERLAY_RGBA = (255, 255, 64, 255)  # overlay planes: yellow
+FINDING_FILL_ALPHA = 72  # segments marking a suspected critical finding are filled, translucent
 DEFAULT_SEG_RGB = ((255, 64, 64), (64, 255, 64), (64, 128, 255), (255, 160, 0), (255, 0, 255))
 
 
@@ -17,6 +19,7 @@ class SegFrame:
     segment: int
     source_sop: str
     ipp: Optional[tuple[float, float, float]]
+    fill: int = 0  # alpha of a translucent fill under the outline (an AI's suspected critical finding)
 
 
 @dataclass
@@ -26,6 +29,7 @@ class Segmentation:
     frames: list[SegFrame] = field(default_factory=list)
     colours: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     labels: dict[int, str] = field(default_factory=dict)
+    findings: dict[int, str] = field(default_factory=dict)  # segment -> critical finding it marks ("ICH")
     frame_of_reference: str = ""
 
     def masks_for(self, sop_uid: str, ipp: Optional[tuple[float, ...]], shape: tuple[int, int]) -> list[SegFrame]:
@@ -35,6 +39,20 @@ class Segmentation:
             return found
         return [f for f in self.frames if f.ipp is not None and f.mask.shape == shape
                 and np.linalg.norm(np.subtract(f.ipp, ipp)) < 0.01]
+
+
+def _critical_finding(segment: Any) -> str:
+    """The AI critical finding (ICH, LVO, PE) a segment's property type names, '' for any other segment."""
+    from app.ai.codes import match
+
+    codes = segment.get("SegmentedPropertyTypeCodeSequence") or []
+    if not codes:
+        return ""
+    code = codes[0]
+    site = " ".join(str(r.get("CodeMeaning", "")) for r in segment.get("AnatomicRegionSequence") or [])
+    found = match(str(code.get("CodingSchemeDesignator", "")), str(code.get("CodeValue", "")),
+                  str(code.get("CodeMeaning", "")), f"{site} {segment.get('SegmentLabel', '')}")
+    return found.label if found is not None and found.critical else ""
 
 
 def _lab_to_rgb(lab: Any) -> Optional[tuple[int, int, int]]:
@@ -65,6 +83,9 @@ def read_segmentation(ds: Any) -> Segmentation:
         number = int(item.SegmentNumber)
         seg.colours[number] = _lab_to_rgb(item.get("RecommendedDisplayCIELabValue")) or DEFAULT_SEG_RGB[i % 5]
         seg.labels[number] = str(item.get("SegmentLabel", number))
+        finding = _critical_finding(item)
+        if finding:
+            seg.findings[number] = finding
     fractional = str(ds.get("SegmentationType", "BINARY")).upper() == "FRACTIONAL"
     top = float(ds.get("MaximumFractionalValue") or 255)
     for i in range(pixels.shape[0]):
@@ -77,7 +98,8 @@ def read_segmentation(ds: Any) -> Segmentation:
         pos = frame_item(ds, i, "PlanePositionSequence")
         ipp = tuple(float(v) for v in pos.ImagePositionPatient) if pos is not None else None
         mask = pixels[i] > (top / 2.0 if fractional else 0)
-        seg.frames.append(SegFrame(mask, number, source, ipp))  # type: ignore[arg-type]
+        fill = FINDING_FILL_ALPHA if number in seg.findings else 0
+        seg.frames.append(SegFrame(mask, number, source, ipp, fill))  # type: ignore[arg-type]
     return seg
 
 
@@ -96,6 +118,9 @@ def compose_rgba(shape: tuple[int, int], overlay_masks: list[np.ndarray], seg_fr
     rgba = np.zeros((*shape, 4), np.uint8)
     for mask in overlay_masks:
         rgba[mask] = OVERLAY_RGBA
+    for f in seg_frames:
+        if f.fill:  # a suspected finding stands out at any zoom: translucent fill, then its outline
+            rgba[f.mask & (rgba[..., 3] == 0)] = (*colours.get(f.segment, DEFAULT_SEG_RGB[0]), f.fill)
     for f in seg_frames:
         rgb = colours.get(f.segment, DEFAULT_SEG_RGB[0])
         rgba[outline(f.mask)] = (*rgb, 255)

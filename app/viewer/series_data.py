@@ -203,3 +203,41 @@ def load_series_info(cache: Any, series_uid: str, summary: Any = None) -> Series
     records = cache.list_instances(series_uid)
     with image_errors("cannot read series"):
         return series_from_records(records, meta)
+
+
+#: ``SeriesInfo.extra`` key: frame index -> "slice 57 — arriving" for slices a retrieve has not delivered yet
+ARRIVING = "arriving"
+
+
+PLACEHOLDER_ENDINGS = ("arriving", "not retrieved")
+
+
+def is_placeholder_reason(reason: Optional[str]) -> bool:
+    """True for the reason of a slice still arriving (or that a retrieve ended without): drawn grey, no error."""
+    return bool(reason) and str(reason).endswith(PLACEHOLDER_ENDINGS)
+
+
+def progressive_series(records: Sequence[Any], pending: Sequence[tuple[str, Optional[int]]],
+                       meta: Optional[dict[str, Any]] = None, state: str = "arriving") -> SeriesInfo:
+    """SeriesInfo of the cached part of a series being retrieved plus a placeholder frame per ``pending``
+    (SOP UID, instance number), all in instance order (no volume geometry until the series is complete)."""
+    info = series_from_records(records, meta)
+    have = set(info.sop_uids)
+    pending = [(sop, n) for sop, n in pending if sop not in have]
+    if not pending:
+        return info
+    like = info.refs[len(info.refs) // 2]
+    slots = [(ref.instance_number, sop, ref) for ref, sop in zip(info.refs, info.sop_uids)]
+    slots += [(n, sop, SliceRef(path="", instance_number=n, rows=like.rows, cols=like.cols)) for sop, n in pending]
+    slots.sort(key=lambda s: (s[0] is None, s[0] or 0, s[1]))
+    info.refs, info.sop_uids, info.geometry = [s[2] for s in slots], [s[1] for s in slots], None
+    info.extra[ARRIVING] = {i: f"slice {i + 1} \u2014 {state}" for i, s in enumerate(slots) if not s[2].path}
+    return info
+
+
+def is_lossy_image(ref: SliceRef, header: Any) -> bool:
+    """Lossy compressed on arrival (the stored transfer syntax) or ever (LossyImageCompression "01")."""
+    from app.dicom.syntaxes import lossless
+
+    ts = ref.transfer_syntax or ""
+    return bool(ts and ts not in lossless()) or str(header.get("LossyImageCompression", "") or "") == "01"

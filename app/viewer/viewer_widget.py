@@ -7,6 +7,7 @@ the bridge (``TaskBridge.submit``); without one it runs inline (tests, scripts).
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -14,13 +15,13 @@ import numpy as np
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
+from app.viewer._qt.reading_tools import ReadingToolsMixin
 from app.viewer._qt.series_list import UID_ROLE, SeriesList
 from app.viewer._qt.sync_mixin import SyncMixin
 from app.viewer._qt.toolbar import build_toolbar
-from app.viewer.layout import (HangingProtocol, SeriesRule, assign, choose_protocol, default_protocols,
-                               load_protocols, parse_layout, save_protocols)
-from app.viewer.loading import (OpenedSeries, StudyContent, attach_extras, load_rest, open_series,
-                                study_content)
+from app.viewer.hang import open_cell, sharing
+from app.viewer.layout import parse_layout
+from app.viewer.loading import OpenedSeries, StudyContent, attach_extras, load_rest
 from app.viewer.measurements import StudyAnnotations
 from app.viewer.offscreen_view import GAP
 from app.viewer.presets import presets_for
@@ -29,7 +30,7 @@ from app.viewer.undo import MeasurementHistory
 from app.viewer.viewport_widget import ViewportWidget
 
 
-class ViewerWidget(SyncMixin, QWidget):
+class ViewerWidget(ReadingToolsMixin, SyncMixin, QWidget):
     """Diagnostic 2D viewer (see module docstring)."""
 
     seriesShown = Signal(int)  # viewport index: first image on screen
@@ -48,6 +49,10 @@ class ViewerWidget(SyncMixin, QWidget):
         self._cache: Any = None
         self._bridge: Any = None
         self._content: Optional[StudyContent] = None
+        self.plan: Any = None  # app.hanging.Plan of the open study
+        self._waiting: dict[str, list[tuple[ViewportWidget, Any]]] = {}  # series being opened -> viewports
+        self._loading: "weakref.WeakSet[Any]" = weakref.WeakSet()  # frame sources loading or loaded
+        self.page = 0
         self._cine_timer = QTimer(self)
         self._cine_timer.timeout.connect(self._cine_tick)
         self.toolbar = build_toolbar(self)
@@ -85,6 +90,18 @@ class ViewerWidget(SyncMixin, QWidget):
         if self.active not in self.viewports:
             self._activate(self.viewports[0])
 
+    def clear_viewport(self, index: int) -> None:
+        """Empty viewport ``index`` (a new one in its place)."""
+        rows, cols = parse_layout(self.layout_name)
+        old, new = self.viewports[index], self._new_viewport()
+        self.viewports[index] = new
+        old.finalize()
+        old.setParent(None)
+        old.deleteLater()
+        self.grid.addWidget(new, index // cols, index % cols)
+        if self.active is old:
+            self._activate(new)
+
     def _new_viewport(self) -> ViewportWidget:
         view = ViewportWidget()
         view.interaction.set_tool(self.tool)
@@ -119,9 +136,9 @@ class ViewerWidget(SyncMixin, QWidget):
         ann = self.active.model.annotations if self.active is not None else None
         done = ann is not None and (self.history.redo(ann) if redo else self.history.undo(ann))
         if done:
-            for v in self.viewports:
-                if v.model.annotations is ann and v.model.has_image:
-                    v.refresh({"measure"})
+            self.refresh_measurements(ann)
+            if getattr(self, "measurement_list", None) is not None and self.measurement_list.annotations is ann:
+                self.measurement_list.fill()
         return bool(done)
 
     def _activate(self, view: ViewportWidget) -> None:
@@ -136,40 +153,33 @@ class ViewerWidget(SyncMixin, QWidget):
             v.setVisible(not hide)
 
     # -- opening -----------------------------------------------------------------------------
-    def _run(self, label: str, fn: Callable[..., Any], *args: Any, on_success: Callable[[Any], None]) -> None:
+    def _run(self, label: str, fn: Callable[..., Any], *args: Any, on_success: Callable[[Any], None]) -> Any:
+        """Run ``fn`` through the bridge (inline without one); returns the bridge's TaskHandle (or None)."""
         if self._bridge is None:
             on_success(fn(*args))
-        else:
-            self._bridge.submit(label, fn, *args, on_success=on_success,
-                                on_failure=lambda exc: self.statusMessage.emit(f"{label} failed: {exc}"))
+            return None
+        return self._bridge.submit(label, fn, *args, on_success=on_success,
+                                   on_failure=lambda exc: self.statusMessage.emit(f"{label} failed: {exc}"))
 
     def open_study(self, cache: Any, study_uid: str, bridge: Any = None, *, layout: Optional[str] = None,
                    with_priors: bool = True) -> None:
         """Show a study with its hanging protocol (priors side by side when there are any)."""
         self._cache, self._bridge = cache, bridge
         self.study_annotations.setdefault(study_uid, StudyAnnotations(study_uid))
-        self._run("Opening study", study_content, cache, study_uid, with_priors,
-                  on_success=lambda content: self._hang(content, layout))
+        from app.viewer.hang import content_and_plan
 
-    def _protocols(self) -> list[HangingProtocol]:
-        user = load_protocols(self.protocols_path) if self.protocols_path else []
-        return [*user, *default_protocols()]
+        self._run("Opening study", content_and_plan, cache, study_uid, with_priors, self.protocols_path,
+                  on_success=lambda result: self._hang(*result, layout=layout))
 
-    def _hang(self, content: StudyContent, layout: Optional[str]) -> None:
-        self._content = content
+    def _hang(self, content: StudyContent, plan: Any, notice: str = "", layout: Optional[str] = None) -> None:
+        """Apply a hanging plan (app.hanging): layout, series per viewport, windows, sync, reference lines."""
+        from app.viewer.hanging_view import apply_plan
+
+        self._content, self.plan = content, plan
         self.series_list.fill(content.series, content.priors)
-        protocol = choose_protocol(self._protocols(), content.modalities, content.body_part)
-        if not content.priors and layout is None:
-            protocol = HangingProtocol(protocol.name, protocol.modalities, protocol.body_part, "1x1",
-                                       [r for r in protocol.viewports if r.prior == 0][:1] or [SeriesRule()])
-        if layout is not None:
-            protocol = HangingProtocol(protocol.name, protocol.modalities, protocol.body_part, layout,
-                                       protocol.viewports, protocol.sync)
-        self.set_layout(protocol.layout)
-        picks = assign(protocol, content.series, [s for _, s in content.priors])
-        for view, summary in zip(self.viewports, picks):
-            if summary is not None:
-                self._open_in(view, summary.series_instance_uid, summary)
+        if notice:
+            self.statusMessage.emit(notice)
+        apply_plan(self, plan, layout)
         self._thumbnails(content)
 
     def _thumbnails(self, content: StudyContent) -> None:
@@ -187,17 +197,36 @@ class ViewerWidget(SyncMixin, QWidget):
         view = self.active if viewport is None else self.viewports[viewport]
         self._open_in(view, series_uid, summary)
 
-    def _open_in(self, view: ViewportWidget, series_uid: str, summary: Any = None) -> None:
+    def _open_in(self, view: ViewportWidget, series_uid: str, summary: Any = None, cell: Any = None) -> None:
+        """Open a series in ``view``; ``cell`` (a hanging plan's) also picks the image, window and mirror."""
         summary = summary or self.series_list.summaries.get(series_uid)
-        self._run("Opening series", open_series, self._cache, series_uid, summary,
-                  on_success=lambda opened: self._show(view, opened))
-
-    def _show(self, view: ViewportWidget, opened: OpenedSeries) -> None:
-        if view not in self.viewports:
+        view.cell = cell
+        shown = next((v.model for v in self.viewports if v.model.series is not None
+                      and v.model.series.series_uid == series_uid), None)
+        if shown is not None:  # already on screen (e.g. brain and stroke windows): one decode, one copy in memory
+            self._show(view, sharing(shown.series, shown.frames, cell), cell)
             return
+        waiting = self._waiting.setdefault(series_uid, [])
+        waiting.append((view, cell))
+        if len(waiting) == 1:
+            handle = self._run("Opening series", open_cell, self._cache, series_uid, summary,
+                               cell.sop_uid if cell else "", on_success=lambda opened: self._opened(series_uid, opened))
+            if handle is not None:  # failed or cancelled: the next request opens it again
+                handle.finished.connect(lambda: self._waiting.pop(series_uid, None))
+
+    def _opened(self, series_uid: str, opened: OpenedSeries) -> None:
+        for i, (view, cell) in enumerate(self._waiting.pop(series_uid, [])):
+            self._show(view, opened if i == 0 else sharing(opened.info, opened.frames, cell), cell)
+
+    def _show(self, view: ViewportWidget, opened: OpenedSeries, cell: Any = None) -> None:
+        if view not in self.viewports or getattr(view, "cell", None) is not cell:
+            return  # the viewport was replaced or given something else meanwhile
+        from app.viewer.hanging_view import apply_cell
+
         study_uid = opened.info.study_uid
         view.model.annotations = self.study_annotations.setdefault(study_uid, StudyAnnotations(study_uid))
         view.set_series(opened.info, opened.frames, opened.first)
+        apply_cell(view, cell)
         self._attach_extras(view)
         view.refresh(ALL)
         index = self.viewports.index(view)
@@ -205,7 +234,14 @@ class ViewerWidget(SyncMixin, QWidget):
         if self.sync_enabled:
             self.relink()
         self.update_reference_lines()
-        self._run("Loading series", load_rest, opened, on_success=lambda _o: self.seriesLoaded.emit(index))
+        if opened.frames not in self._loading:  # a series shown twice loads once
+            self._loading.add(opened.frames)
+            self._run("Loading series", load_rest, opened, on_success=lambda _o: self._loaded(opened.frames))
+
+    def _loaded(self, frames: Any) -> None:
+        for i, v in enumerate(self.viewports):
+            if v.model.frames is frames:
+                self.seriesLoaded.emit(i)
 
     def _attach_extras(self, view: ViewportWidget) -> None:
         """GSPS (first PR referencing the image) and SEG objects of the study."""
@@ -284,24 +320,6 @@ class ViewerWidget(SyncMixin, QWidget):
         if view is not None and view.model.has_image and view.model.annotations is not None:
             marked = view.model.annotations.toggle_key_image(view.model.sop_uid(), view.model.ref.frame)
             self.statusMessage.emit("Key image marked" if marked else "Key image unmarked")
-
-    def save_hanging_protocol(self, name: str, modalities: tuple[str, ...] = ()) -> HangingProtocol:
-        """Save the current layout and series choice as a user protocol (first in the list)."""
-        rules = []
-        content = self._content
-        for view in self.viewports:
-            info = view.model.series
-            prior = 0
-            if content is not None and info is not None:
-                prior = next((i + 1 for i, (s, _) in enumerate(content.priors)
-                              if s.study_instance_uid == info.study_uid), 0)
-            rules.append(SeriesRule(prior, info.modality if info else "", info.description if info else ""))
-        mods = modalities or (content.modalities if content else ())
-        protocol = HangingProtocol(name, tuple(mods), "", self.layout_name, rules)
-        if self.protocols_path is not None:
-            others = [p for p in load_protocols(self.protocols_path) if p.name != name]
-            save_protocols(self.protocols_path, [protocol, *others])
-        return protocol
 
     # -- output ------------------------------------------------------------------------------
     def screenshot(self) -> np.ndarray:

@@ -19,7 +19,9 @@ from app.viewer.display import effective_window, frame_to_uint8
 from app.viewer.frames import FrameSource
 from app.viewer.measurements import Measurement, Result, StudyAnnotations, evaluate
 from app.viewer.presets import auto_window, is_auto
-from app.viewer.series_data import SeriesInfo
+from app.viewer.series_data import SeriesInfo, is_placeholder_reason
+from app.viewer.slab import Slab, slab_values
+from app.viewer.slab import applies as slab_applies
 from app.viewer.state import ImageGeometry, ViewState, Window
 from app.viewer.transform import ViewTransform
 
@@ -40,6 +42,8 @@ class ViewportModel:
         self.segmentations: list[Any] = []  # app.viewer.seg.Segmentation shown as outlines
         self.show_overlays = True
         self.hover_text = ""  # value under the cursor (Interaction.move sets it)
+        self.arrival_note = ""  # "Arriving: 142 of 300" while a retrieve fills this series in
+        self.slab = Slab()  # thick-slab MIP / MinIP / average (app.viewer.slab)
         self._range: dict[int, float] = {}
         self._overlay_cache: dict[int, Optional[np.ndarray]] = {}
         self._per_series: dict[Any, Any] = {}  # header-derived values that do not change per frame
@@ -78,6 +82,8 @@ class ViewportModel:
     def values(self) -> np.ndarray:
         """Modality values (or RGB) of the current frame; a blank placeholder if it cannot be decoded."""
         assert self.frames is not None
+        if slab_applies(self):
+            return slab_values(self)
         try:
             return self.frames.get(self.state.frame)
         except DecodeError:
@@ -100,9 +106,9 @@ class ViewportModel:
     def calibration(self) -> Calibration:
         assert self.series is not None and self.frames is not None
         series, frames, ref = self.series, self.frames, self.ref
-        key = ("cal", "") if series.is_volume else ("cal", ref.path, ref.frame)
-        return self._memo(key, lambda: calibration_of(series.header if series.is_volume else frames.dataset(ref.path),
-                                                      ref.frame))
+        own = series.is_volume or not ref.path  # a slice still arriving has no file yet: the series header's
+        key = ("cal", "") if own else ("cal", ref.path, ref.frame)
+        return self._memo(key, lambda: calibration_of(series.header if own else frames.dataset(ref.path), ref.frame))
 
     def image_geometry(self) -> ImageGeometry:
         ref = self.ref
@@ -142,8 +148,8 @@ class ViewportModel:
         assert self.frames is not None
         values = self.values()
         params = self._params()
-        if params is None:
-            out[...] = 0
+        if params is None:  # a broken image is black; a slice still arriving grey (series_data.ARRIVING)
+            out[...] = 56 if is_placeholder_reason(self.frame_error()) else 0
             return None
         if is_auto(self.state.window):
             self.state.window = auto_window(values)
@@ -177,7 +183,8 @@ class ViewportModel:
             ref = self.ref
             shape = self.values().shape[:2]
             own = ref.path == str(getattr(self.series.header, "filename", ""))
-            ds = self.series.header if own else self.frames.dataset(ref.path) if _may_have_overlays(ref) else None
+            ds = self.series.header if own else self.frames.dataset(ref.path) \
+                if ref.path and _may_have_overlays(ref) else None
             planes = overlay_plane_masks(ds, ref.frame, shape) if ds is not None and _has_overlays(ds) else []
             segs, colours = [], {}
             for seg in self.segmentations:
@@ -202,6 +209,8 @@ class ViewportModel:
         extra = f"Cine {self.cine_fps():.0f} fps" if self.state.cine_playing else ""
         if self.presentation is not None and self.state.window is None:
             extra = f"GSPS: {self.presentation.label}"
+        if slab_applies(self):
+            extra = "\n".join(x for x in (extra, self.slab.label) if x)
         text = corner_text(
             self._memo("header_text", lambda: header_text(header)), state=self.state, t=self.transform(), window=window,
             frame_label=self.frame_label(), position=self.series.position(self.state.frame) if self.series.is_volume else None,
@@ -210,6 +219,17 @@ class ViewportModel:
         )
         if self.hover_text:
             text.bottom_left = f"{text.bottom_left}\n{self.hover_text}"
+        return self._retrieve_notes(text)
+
+    def _retrieve_notes(self, text: CornerText) -> CornerText:
+        """"LOSSY" for an image that arrived lossy-compressed; the retrieve's "142 of 300" while slices come."""
+        from app.viewer.series_data import is_lossy_image
+
+        assert self.series is not None
+        if "LOSSY" not in text.bottom_right and is_lossy_image(self.ref, self.series.header):
+            text.bottom_right = f"{text.bottom_right}\nLOSSY".strip()
+        if self.arrival_note:
+            text.bottom_right = f"{self.arrival_note}\n{text.bottom_right}".strip()
         return text
 
     def orientation(self) -> dict[str, str]:

@@ -6,10 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
 
+from app.worklist.ai import NO_AI, AiMark, ai_clock_start
 from app.worklist.header import RequestFields, age_from_dates, age_from_header, header_priority
 from app.worklist.priors import site_of
 from app.worklist.rules import FALLBACK_SUBSPECIALTY, Facts, Rule, all_matches, first_match
-from app.worklist.types import NO_REPORT, Priority, ReportMark, Status, WorklistConfig, WorklistEntry
+from app.worklist.types import (
+    NO_ORDER, NO_REPORT, OrderMark, Priority, ReportMark, Status, WorklistConfig, WorklistEntry,
+)
 
 
 @dataclass(frozen=True)
@@ -88,20 +91,36 @@ def facts_of(study: Any, fields: RequestFields) -> Facts:
                  fields.requesting_service, study.referring_physician or "", site_of(study), age)
 
 
+# an order's priority (HL7 ORC-7/TQ1-9 folded by app.orders) -> reading priority
+_ORDER_PRIORITY = {"STAT": Priority.STAT, "ASAP": Priority.URGENT, "ROUTINE": Priority.ROUTINE}
+
+
+def order_priority(text: str) -> Priority | None:
+    """The reading priority of an order's STAT / ASAP / ROUTINE (None: no order or unknown)."""
+    return _ORDER_PRIORITY.get((text or "").strip().upper())
+
+
 def choose_priority(override: str | None, fields: RequestFields, facts: Facts,
-                    rules: Sequence[Rule]) -> tuple[Priority, str]:
-    """Reader override wins; else the most urgent of header and site rules (never under-prioritise)."""
+                    rules: Sequence[Rule], order: str = "", ai: AiMark = NO_AI) -> tuple[Priority, str]:
+    """Reader override wins; else the most urgent of header, order (``order``: its STAT/ASAP/ROUTINE) and
+    site rules (never under-prioritise), STAT when an AI result suspects a critical finding (``ai``); the
+    source is reader, header, order, ai, rule or default."""
     if override:
         return Priority.parse(override), "reader"
     found: list[tuple[Priority, str]] = []
     from_header = header_priority(fields)
     if from_header is not None:
         found.append((from_header, "header"))
+    from_order = order_priority(order)
+    if from_order is not None:
+        found.append((from_order, "order"))
     for rule in _all_matches(rules, facts):
         try:
             found.append((Priority.parse(rule.result), "rule"))
         except ValueError:
             continue
+    if ai.raising:  # a suspected critical finding of an AI result (app.worklist.ai); last: a study STAT already
+        found.append((Priority.STAT, "ai"))  # keeps its source and clock (min keeps the first of equals)
     if not found:
         return Priority.ROUTINE, "default"
     return min(found, key=lambda pair: pair[0].rank)
@@ -123,13 +142,16 @@ def reading_status(recorded: Status, report: ReportMark) -> Status:
 
 
 def build_entry(study: Any, *, local: bool, state: Mapping[str, Any], fields_row: Mapping[str, Any] | None,
-                rules: RuleSet, priors: tuple[str, ...], report: ReportMark = NO_REPORT) -> WorklistEntry:
+                rules: RuleSet, priors: tuple[str, ...], report: ReportMark = NO_REPORT,
+                order: OrderMark = NO_ORDER, ai: AiMark = NO_AI) -> WorklistEntry:
     """One entry; ``state`` is the persisted row (it always exists once a study has been seen)."""
     fields = request_fields(fields_row, study)
     facts = facts_of(study, fields)
-    priority, source = choose_priority(state.get("priority_override"), fields, facts, rules.priority_rules)
+    priority, source = choose_priority(state.get("priority_override"), fields, facts, rules.priority_rules,
+                                       order.priority, ai)
     arrival = parse_time(state.get("arrival")) or datetime.now(timezone.utc)
     target = rules.config.target(priority)
+    start = ai_clock_start(ai, arrival) if source == "ai" else arrival  # the site's clock rule for AI results
     return WorklistEntry(
         study_instance_uid=study.study_instance_uid, patient_id=study.patient_id,
         issuer_of_patient_id=study.issuer_of_patient_id, patient_name=study.patient_name,
@@ -138,9 +160,18 @@ def build_entry(study: Any, *, local: bool, state: Mapping[str, Any], fields_row
         modalities=tuple(study.modalities), body_part=study.body_part, institution=study.institution,
         referring_physician=study.referring_physician, department=fields.requesting_service,
         site=facts.site, local=local, num_series=study.num_series, num_instances=study.num_instances,
-        priority=priority, priority_source=source, arrival=arrival, due=arrival + target, target=target,
+        priority=priority, priority_source=source, arrival=arrival, due=start + target, target=target,
         reported_at=parse_time(state.get("reported_at")) or parse_time(report.signed_at),
         status=reading_status(Status(state.get("status") or "unread"), report),
         claimed_by=state.get("claimed_by") or None, subspecialty=subspecialty(facts, rules.subspecialty_rules),
-        reference=bool(state.get("reference")), priors=priors, report=report,
+        reference=bool(state.get("reference")), priors=priors, report=report, order=order, ai=ai,
+        incomplete=incomplete_label(study),
     )
+
+
+def incomplete_label(study: Any) -> str:
+    """ "142 of 300" for a study flagged incomplete (index counts, no DICOM read), "" for a complete one."""
+    if "incomplete" not in getattr(study, "flags", ()):
+        return ""
+    expected = getattr(study, "expected_instances", None)
+    return f"{study.num_instances} of {expected}" if expected else "incomplete"

@@ -52,6 +52,8 @@ class WorklistDB:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self._db: sqlite_utils.Database | None = db
         self.lock = threading.RLock()
+        self._states: tuple[tuple[int, int], dict[str, dict[str, Any]]] | None = None  # (version, rows)
+        self._state_writes = 0  # writes to the state table through this connection
 
     @classmethod
     def open(cls, path: Path) -> "WorklistDB":
@@ -76,8 +78,29 @@ class WorklistDB:
 
     # -- rows -------------------------------------------------------------------------------
     def states(self) -> dict[str, dict[str, Any]]:
+        """Every state row by study (read-only: the same dict is returned while the database is unchanged)."""
         with self.lock:
-            return {r["study_uid"]: r for r in self.db.query("SELECT * FROM state")}
+            version = self._state_version()
+            if self._states is None or self._states[0] != version:
+                self._states = (version, self._rows_by_uid("SELECT * FROM state"))
+            return self._states[1]
+
+    def _state_version(self) -> tuple[int, int]:
+        """Changes whenever the state table may have: commits by other connections, writes through this one
+        (every write to ``state`` goes through this class and counts)."""
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0]), self._state_writes
+
+    def state_uids(self) -> set[str]:
+        """Studies that have a state row (seen at least once)."""
+        with self.lock:
+            return {r[0] for r in self.db.execute("SELECT study_uid FROM state")}
+
+    def _rows_by_uid(self, sql: str, params: list[Any] | None = None) -> dict[str, dict[str, Any]]:
+        """``study_uid`` -> row dict of a ``SELECT *`` (one cursor, no per-row wrapper)."""
+        cursor = self.db.execute(sql, params or [])
+        cols = [d[0] for d in cursor.description]
+        at = cols.index("study_uid")
+        return {r[at]: dict(zip(cols, r)) for r in cursor.fetchall()}
 
     def state(self, study_uid: str) -> dict[str, Any] | None:
         with self.lock:
@@ -87,13 +110,32 @@ class WorklistDB:
     def put_state(self, study_uid: str, **values: Any) -> None:
         """Update the existing row of a study (rows are created on first sight)."""
         with self.lock:
+            self._state_writes += 1
             self.db["state"].update(study_uid, values)
 
     def insert_states(self, rows: list[dict[str, Any]]) -> None:
         """Add rows for newly seen studies (existing rows are left alone)."""
         if rows:
-            with self.lock, self.transaction():
-                self._insert_rows("INSERT OR IGNORE", "state", rows)
+            with self.lock:
+                current = self._states is not None and self._states[0] == self._state_version()
+                self._state_writes += 1
+                with self.transaction():
+                    self._insert_rows("INSERT OR IGNORE", "state", rows)
+                if current and not self.db.conn.in_transaction:  # committed: add the new rows to the cache
+                    self._add_states([r["study_uid"] for r in rows])
+
+    def _add_states(self, uids: list[str]) -> None:
+        """A new cached ``states()`` dict: the last one plus the rows of ``uids`` (read back as stored)."""
+        assert self._states is not None
+        if self._state_version()[0] != self._states[0][0]:  # another connection committed meanwhile: read all later
+            self._states = None
+            return
+        states = dict(self._states[1])
+        for start in range(0, len(uids), 500):
+            chunk = uids[start:start + 500]
+            states.update(self._rows_by_uid(f"SELECT * FROM state WHERE study_uid IN ({', '.join('?' * len(chunk))})",
+                                            chunk))
+        self._states = (self._state_version(), states)
 
     def add_history(self, study_uid: str, time: str, user: str, action: str, old: str, new: str) -> None:
         with self.lock:
@@ -106,7 +148,7 @@ class WorklistDB:
 
     def request_fields(self) -> dict[str, dict[str, Any]]:
         with self.lock:
-            return {r["study_uid"]: r for r in self.db.query("SELECT * FROM request_fields")}
+            return self._rows_by_uid("SELECT * FROM request_fields")
 
     def request_field_uids(self) -> set[str]:
         with self.lock:
@@ -132,6 +174,7 @@ class WorklistDB:
     def forget(self, study_uid: str) -> None:
         """Drop a study's state and cached header fields (its history stays)."""
         with self.lock, self.transaction():
+            self._state_writes += 1
             self.db.execute("DELETE FROM state WHERE study_uid = ?", [study_uid])
             self.db.execute("DELETE FROM request_fields WHERE study_uid = ?", [study_uid])
 

@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from app.tasks import ProgressFn, check_cancel, report
 from app.worklist import remote as remote_mod
+from app.worklist.ai import NO_AI, AiMarks
 from app.worklist.build import RuleSet, build_entry, index_fields, iso
 from app.worklist.db import DB_FILENAME, WorklistDB
 from app.worklist.priors import priors_index
 from app.worklist.rules import DEFAULT_PRIORITY_RULES, DEFAULT_SUBSPECIALTY_RULES, Rule, rules_from_json, rules_to_json
 from app.worklist.status import check_transition, path_to
 from app.worklist.types import (
-    NO_REPORT, Clock, Priority, ReportMarks, Status, WorklistConfig, WorklistEntry, utc_now,
+    NO_ORDER, NO_REPORT, Clock, OrderMarks, Priority, ReportMarks, Status, WorklistConfig, WorklistEntry, utc_now,
 )
 
 if TYPE_CHECKING:
@@ -32,24 +33,34 @@ class ClaimedError(RuntimeError):
 class Worklist:
     """Thread-safe worklist; mutations persist at once and return the updated entry."""
 
-    def __init__(self, db: WorklistDB, *, clock: Clock = utc_now, marks: ReportMarks | None = None) -> None:
+    def __init__(self, db: WorklistDB, *, clock: Clock = utc_now, marks: ReportMarks | None = None,
+                 orders: OrderMarks | None = None, ai: AiMarks | None = None) -> None:
         self.db = db
         self.clock = clock
         self.marks = marks  # report status and flags per study (set by the workstation)
+        self.orders = orders  # the RIS order (priority, clinical context) per study (set by the workstation)
+        self.ai = ai  # suspected findings of AI results per study (set by the workstation)
         self._lock = threading.RLock()
         self._studies: dict[str, Any] = {}
         self._local: set[str] = set()
         self._priors: dict[str, tuple[str, ...]] = {}
         self._entries: dict[str, WorklistEntry] = {}
         self._behind: set[str] = set()
+        self._memo: dict[str, tuple[tuple[Any, ...], WorklistEntry]] = {}  # uid -> (inputs, entry built)
+        self._listed: tuple[Any, Any] | None = None  # (the cache, its StudyListing) of the last refresh
+        self._priors_of: list[Any] | None = None  # the listing self._priors was computed from (local only)
+        self._priors_memo: dict[Any, Any] = {}  # patient -> (their studies, ranked priors): see priors_index
+        self._built_from: tuple[Any, ...] = ()  # every input of the last _rebuild_all
+        self._ordered: list[WorklistEntry] | None = None  # entries in reading order (cached)
         self._rules = self._load_rules()
 
     @classmethod
-    def open(cls, home: Path, *, clock: Clock = utc_now, marks: ReportMarks | None = None) -> "Worklist":
+    def open(cls, home: Path, *, clock: Clock = utc_now, marks: ReportMarks | None = None,
+             orders: OrderMarks | None = None, ai: AiMarks | None = None) -> "Worklist":
         """Open ``<home>/worklist.sqlite`` (``home`` may also be the file itself)."""
         home = Path(home)
         return cls(WorklistDB.open(home if home.suffix == ".sqlite" else home / DB_FILENAME), clock=clock,
-                   marks=marks)
+                   marks=marks, orders=orders, ai=ai)
 
     def close(self) -> None:
         self.db.close()
@@ -99,18 +110,35 @@ class Worklist:
                 *, progress: ProgressFn | None = None, cancel: threading.Event | None = None) -> list[WorklistEntry]:
         """Reload from the cache plus remote results (``remote``: studies to read from polled nodes;
         ``remote_priors``: studies found by prior queries, reference only). Returns the reading order."""
-        local = list(cache.list_studies())
+        local, same = self._list_local(cache)
         local_uids = {s.study_instance_uid for s in local}
         remote_list = [s for s in remote_mod.collect(remote) if s.study_instance_uid not in local_uids]
         prior_list = [s for s in remote_mod.collect(remote_priors) if s.study_instance_uid not in local_uids]
         studies = {s.study_instance_uid: s for s in [*prior_list, *remote_list, *local]}
-        self._read_headers(cache, local, progress, cancel)
-        self._first_sight(studies, {s.study_instance_uid for s in prior_list})
+        if not same:  # the studies listed last time have their request fields and state rows already
+            self._read_headers(cache, local, progress, cancel)
+        if not same or remote_list or prior_list:
+            self._first_sight(studies, {s.study_instance_uid for s in prior_list})
         with self._lock:
             self._studies, self._local = studies, local_uids
-            self._priors = priors_index(list(studies.values()))
+            if not (same and self._priors_of is local and not remote_list and not prior_list):
+                self._priors = priors_index(list(studies.values()), self._priors_memo)
+                self._priors_of = local if not remote_list and not prior_list else None
             self._rebuild_all()
             return self.entries()
+
+    def _list_local(self, cache: "Cache") -> tuple[list[Any], bool]:
+        """The cache's studies, and whether they are those of the last refresh. A cache with
+        ``study_listing`` re-reads only the studies changed since (the others keep their summary objects,
+        so their entries and priors are reused); else every study is listed."""
+        listing = getattr(cache, "study_listing", None)
+        if listing is None:
+            self._listed = None
+            return list(cache.list_studies()), False
+        last = self._listed[1] if self._listed is not None and self._listed[0] is cache else None
+        now = listing(last)
+        self._listed = (cache, now)
+        return now.studies, now is last
 
     def track(self, cache: "Cache", study_uid: str) -> WorklistEntry | None:
         """Put one cached study on the worklist without listing the whole cache (None if not cached)."""
@@ -140,7 +168,7 @@ class Worklist:
 
     def _first_sight(self, studies: dict[str, Any], reference: set[str]) -> None:
         """Create state rows for studies never seen: arrival = time received (else now)."""
-        states = self.db.states()
+        states = self.db.state_uids()
         now = iso(self.clock())
         rows = [{"study_uid": uid, "status": Status.UNREAD.value, "arrival": s.received or now,
                  "reference": int(uid in reference), "updated_at": now}
@@ -153,14 +181,36 @@ class Worklist:
         need_rows = any(not hasattr(s, "requested_procedure_priority") for s in self._studies.values())
         fields = self.db.request_fields() if need_rows else {}
         marks = self.marks(None) if self.marks is not None else {}
-        self._entries = {
-            uid: build_entry(s, local=uid in self._local, state=states.get(uid, {}), fields_row=fields.get(uid),
-                             rules=self._rules, priors=self._priors.get(uid, ()), report=marks.get(uid, NO_REPORT))
-            for uid, s in self._studies.items()
-        }
+        orders = self.orders(list(self._studies.values())) if self.orders is not None else {}
+        ai = self.ai(None) if self.ai is not None else {}
+        everything = (self._rules, tuple(self._studies.values()), self._local, states, fields, marks, orders, ai,
+                      self._priors)
+        if everything == self._built_from and len(self._entries) == len(self._studies):
+            return  # nothing changed since the last rebuild: keep every entry (and the reading order)
+        self._built_from, self._ordered = everything, None
+        built, memo = {}, {}
+        for uid, s in self._studies.items():
+            inputs = dict(local=uid in self._local, state=states.get(uid, {}), fields_row=fields.get(uid),
+                          rules=self._rules, priors=self._priors.get(uid, ()), report=marks.get(uid, NO_REPORT),
+                          order=orders.get(uid, NO_ORDER), ai=ai.get(uid, NO_AI))
+            built[uid] = self._build_once(uid, s, inputs, memo)
+        self._entries, self._memo = built, memo
         # entries whose status comes from their report, ahead of what the worklist DB has recorded
         self._behind = {uid for uid, e in self._entries.items() if e.report.status and
                         e.status.value != (states.get(uid, {}).get("status") or "unread")}
+
+    def _build_once(self, uid: str, study: Any, inputs: dict[str, Any], memo: dict[str, Any]) -> WorklistEntry:
+        """``build_entry``, or the entry built last time from the same inputs (entries are pure functions of
+        them): a refresh rebuilds only the studies whose summary, state, report, order... changed."""
+        key = (study, *inputs.values())  # unchanged state rows are the same dicts (WorklistDB.states)
+        last = self._memo.get(uid)
+        if last is not None and last[0] == key:
+            entry = last[1]
+        else:
+            entry = build_entry(study, **inputs)
+            entry.search_text  # noqa: B018 (computed here, off the main thread, not at the first keystroke)
+        memo[uid] = (key, entry)
+        return entry
 
     def behind_reports(self) -> list[str]:
         """Studies whose shown status (from their signed report) the worklist DB has not recorded yet."""
@@ -169,10 +219,14 @@ class Worklist:
 
     def _rebuild(self, uid: str) -> WorklistEntry:
         marks = self.marks([uid]) if self.marks is not None else {}
+        orders = self.orders([self._studies[uid]]) if self.orders is not None else {}
+        ai = self.ai([uid]) if self.ai is not None else {}
         entry = build_entry(self._studies[uid], local=uid in self._local, state=self.db.state(uid) or {},
                             fields_row=self.db.request_field(uid), rules=self._rules,
-                            priors=self._priors.get(uid, ()), report=marks.get(uid, NO_REPORT))
+                            priors=self._priors.get(uid, ()), report=marks.get(uid, NO_REPORT),
+                            order=orders.get(uid, NO_ORDER), ai=ai.get(uid, NO_AI))
         self._entries[uid] = entry
+        self._ordered, self._built_from = None, ()
         self._behind.discard(uid)
         if entry.report.status and entry.status is not self.recorded_status(uid):
             self._behind.add(uid)
@@ -187,7 +241,9 @@ class Worklist:
     def entries(self) -> list[WorklistEntry]:
         """All entries in reading order (to read first; STAT first; least time to breach first)."""
         with self._lock:
-            return sorted(self._entries.values(), key=WorklistEntry.reading_key)
+            if self._ordered is None:
+                self._ordered = sorted(self._entries.values(), key=WorklistEntry.reading_key)
+            return list(self._ordered)
 
     def entry(self, study_uid: str) -> WorklistEntry | None:
         with self._lock:
@@ -306,6 +362,7 @@ class Worklist:
                 self.db.forget(study_uid)
                 self.db.add_history(study_uid, now, user, "forget", "", "")
             self._entries.pop(study_uid, None)
+            self._ordered, self._built_from = None, ()
             self._studies.pop(study_uid, None)
             self._local.discard(study_uid)
             for uid, priors in list(self._priors.items()):

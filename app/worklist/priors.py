@@ -35,24 +35,42 @@ def rank_priors(current: Any, candidates: Iterable[Any]) -> list[Any]:
     key = patient_key(current)
     if not key[0]:
         return []
+    return _ranked(current, [c for c in candidates if patient_key(c) == key])
+
+
+def _ranked(current: Any, same_patient: Sequence[Any]) -> list[Any]:
+    """``rank_priors`` over studies already known to be of ``current``'s patient."""
     now = _when(current)
-    others = [c for c in candidates
-              if c.study_instance_uid != current.study_instance_uid and patient_key(c) == key]
+    others = [c for c in same_patient if c.study_instance_uid != current.study_instance_uid]
     by_time = sorted(others, key=_when, reverse=True)  # stable sorts: recency is the last tie-breaker
     by_time.sort(key=lambda c: _when(c) > now)
     by_time.sort(key=lambda c: relevance(current, c), reverse=True)
     return by_time
 
 
-def priors_index(studies: Sequence[Any]) -> dict[str, tuple[str, ...]]:
-    """Ranked prior study UIDs for every study (grouping by patient key: linear in the study count)."""
+def priors_index(studies: Sequence[Any], memo: dict[Any, Any] | None = None) -> dict[str, tuple[str, ...]]:
+    """Ranked prior study UIDs for every study (grouping by patient key, computed once per study: linear
+    in the study count). ``memo`` (kept by the caller between calls) reuses the ranking of every patient
+    whose studies are the same objects as last time."""
+    keys = [patient_key(s) for s in studies]
     groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
-    for s in studies:
-        k = patient_key(s)
+    for s, k in zip(studies, keys):
         if k[0]:
             groups[k].append(s)
-    out: dict[str, tuple[str, ...]] = {}
-    for s in studies:
-        group = groups.get(patient_key(s), [])
-        out[s.study_instance_uid] = tuple(p.study_instance_uid for p in rank_priors(s, group)) if len(group) > 1 else ()
+    out: dict[str, tuple[str, ...]] = dict.fromkeys((s.study_instance_uid for s in studies), ())
+    fresh: dict[Any, Any] = {}
+    for k, group in groups.items():
+        if len(group) < 2:
+            continue
+        last = memo.get(k) if memo is not None else None
+        members = tuple(group)
+        if last is not None and last[0] == members:  # the same study objects (or equal ones): same ranking
+            ranked = last[1]
+        else:
+            ranked = {s.study_instance_uid: tuple(p.study_instance_uid for p in _ranked(s, group)) for s in group}
+        fresh[k] = (members, ranked)
+        out.update(ranked)
+    if memo is not None:
+        memo.clear()
+        memo.update(fresh)
     return out

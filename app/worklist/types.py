@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Callable, Iterable, Mapping
 
+from app.worklist.ai import NO_AI, AiMark
 from app.clock import utc_now  # noqa: F401  (re-exported: the worklist's default clock)
 
 Clock = Callable[[], datetime]
@@ -118,6 +119,28 @@ ReportMarks = Callable[["Iterable[str] | None"], "Mapping[str, ReportMark]"]
 
 
 @dataclass(frozen=True)
+class OrderMark:
+    """What the study's order from the RIS says on its worklist row (filled by the workstation from the
+    order store): ``priority`` STAT/ASAP/ROUTINE ('' without an order), the clinical context, who to call."""
+
+    priority: str = ""
+    reason: str = ""
+    history: str = ""
+    ordering_physician: str = ""
+    callback: str = ""
+    procedure: str = ""
+
+    @property
+    def present(self) -> bool:
+        return bool(self.priority)
+
+
+NO_ORDER = OrderMark()
+# the studies being listed (summaries) -> marks of those that have an order
+OrderMarks = Callable[["Iterable[object]"], "Mapping[str, OrderMark]"]
+
+
+@dataclass(frozen=True)
 class WorklistEntry:
     """One study on the worklist, with everything the table and the CLI show."""
 
@@ -141,7 +164,7 @@ class WorklistEntry:
     num_series: int
     num_instances: int
     priority: Priority
-    priority_source: str  # reader | header | rule | default
+    priority_source: str  # reader | header | order | ai | rule | default
     arrival: datetime
     due: datetime
     target: timedelta
@@ -152,6 +175,9 @@ class WorklistEntry:
     reference: bool = False  # fetched only as a prior: not to be read, no clock
     priors: tuple[str, ...] = field(default=())
     report: ReportMark = NO_REPORT
+    order: OrderMark = NO_ORDER
+    ai: AiMark = NO_AI  # suspected findings from AI results (app.worklist.ai)
+    incomplete: str = ""  # a retrieve ended short (or is running): "142 of 300" (or "incomplete"), from the index
 
     @cached_property
     def to_read(self) -> bool:  # entries are immutable: computed once (sorting 10,000 calls it often)
@@ -161,7 +187,7 @@ class WorklistEntry:
     def search_text(self) -> str:
         """Lower-case text the worklist search box matches against."""
         return f"{self.patient_name}\t{self.patient_id}\t{self.accession}\t{self.description}\t" \
-               f"{self.study_instance_uid}".lower()
+               f"{self.study_instance_uid}\t{self.order.reason}".lower()
 
     def remaining(self, now: datetime) -> timedelta:
         """Time left before breach (negative once breached)."""

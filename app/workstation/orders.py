@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Iterable, Optional
 
 if TYPE_CHECKING:
     from app.orders import Merge, Order, OrderContext, OrderStore
+    from app.worklist import OrderMark
     from app.orders.listener import Hl7Listener
     from app.orders.receive import Receiver
     from app.orders.settings import OrdersSettings
@@ -92,7 +93,48 @@ def order_context(ws: "Workstation", study_uids: Iterable[str]) -> "dict[str, Or
 
 def order_list(ws: "Workstation", *, awaiting_only: bool = False) -> "list[tuple[Order, Optional[str]]]":
     """Every active order with the cached study it matches (None: awaiting images)."""
+    if not has_orders(ws):
+        return []
     matched = orders_for_studies(ws)
     study_of = {order.accession: uid for uid, order in matched.items()}
     rows = [(o, study_of.get(o.accession)) for o in ws.order_store.orders()]
     return [r for r in rows if r[1] is None] if awaiting_only else rows
+
+
+def order_marks(ws: "Workstation", studies: Iterable[object]) -> "dict[str, OrderMark]":
+    """The worklist's view of the order store for the studies it lists (remote ones included): priority,
+    reason for exam, history, ordering physician, callback. No order store yet: nothing (none is created)."""
+    from app.orders.match import match_orders
+    from app.worklist import OrderMark
+
+    if not has_orders(ws):
+        return {}
+    store = ws.order_store
+    matched = match_orders(store.orders(), studies, store.survivor)  # type: ignore[arg-type]
+    return {uid: OrderMark(o.priority.value, o.reason, o.history, o.ordering_physician, o.callback,
+                           o.procedure_text or o.procedure_code) for uid, o in matched.items()}
+
+
+def has_orders(ws: "Workstation") -> bool:
+    """The order store is open or exists (a listing never creates it)."""
+    from app.orders import orders_db_path
+
+    return "orders" in ws._services or orders_db_path(ws.paths.home).exists()
+
+
+def order_mark(ws: "Workstation", study_uid: str) -> "Optional[OrderMark]":
+    """The cached study's order as the worklist shows it (None: no order, or the study is not cached)."""
+    summary = ws.cache.get_study(study_uid)
+    return None if summary is None else order_marks(ws, [summary]).get(study_uid)
+
+
+def orders_revision(ws: "Workstation") -> tuple[int, int, str]:
+    """(orders, merges, last update): changes when a message changed an order or merged patients (the window
+    polls it to refresh the worklist)."""
+    if not has_orders(ws):
+        return (0, 0, "")
+    store = ws.order_store
+    with store._lock:
+        row = store.db.execute("SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM merges), "
+                               "(SELECT coalesce(max(updated), '') FROM orders)").fetchone()
+    return (int(row[0]), int(row[1]), str(row[2]))

@@ -45,7 +45,12 @@ def report_marks(ws: "Workstation", study_uids: Optional[Iterable[str]] = None) 
 def worklist_entries(ws: "Workstation", remote: Optional[Iterable[Any]] = None, *,
                      progress: Optional[ProgressFn] = None,
                      cancel: Optional[threading.Event] = None) -> "list[WorklistEntry]":
-    """Refresh the worklist from the cache (plus ``remote`` studies), the status repaired from the reports."""
+    """Refresh the worklist from the cache (plus ``remote`` studies), the status repaired from the reports;
+    AI results that entered the cache since the last listing are read first (app.workstation.ai)."""
+    try:
+        ws.scan_ai_results()
+    except Exception as exc:  # noqa: BLE001 - the AI store unusable (disk full...): the worklist still shows
+        log.warning("AI results not read: %s", exc)
     entries = ws.worklist.refresh(ws.cache, remote, progress=progress, cancel=cancel)
     behind = ws.worklist.behind_reports()  # found while building the entries: no query per study
     for study_uid in behind:  # shown right already (the entry reads the report); recorded now, with history
@@ -86,7 +91,10 @@ def follow_report(ws: "Workstation", study_uid: str, *, addendum_signed: bool = 
 def track(ws: "Workstation", study_uid: str) -> "Optional[WorklistEntry]":
     """The study's entry, loading just this study onto the worklist when it is not listed yet."""
     entry = ws.worklist.entry(study_uid)
-    return entry if entry is not None else ws.worklist.track(ws.cache, study_uid)
+    if entry is not None:
+        return entry
+    ws.scan_ai_results([study_uid])
+    return ws.worklist.track(ws.cache, study_uid)
 
 
 def open_for_reading(ws: "Workstation", study_uid: str, priors: Sequence[str] = ()) -> ReadingSession:

@@ -8,10 +8,14 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
 
 from app.config import Paths, resolve_paths, user_name
 from app.tasks import ProgressFn
-from app.workstation import orders, reading, reports, studies, transfer
+from app.workstation import ai, audit_events, audit_export, group, orders, reading, reports, security, studies, transfer
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from app.ai import AiStore
     from app.audit import AuditLog
+    from app.export import DeidOptions, ExportResult
     from app.importer import ImportSummary
     from app.network.nodes import NodeConfig
     from app.network.retrieve import RetrieveResult
@@ -19,13 +23,16 @@ if TYPE_CHECKING:
     from app.network.session import NetworkSession
     from app.orders import Order, OrderContext, OrderStore
     from app.orders.listener import Hl7Listener
+    from app.reporting.critical import CriticalResult
     from app.reporting.model import CriticalNotice, Report
     from app.reporting.service import ReportingContext
     from app.reporting.signing import SigningIdentity
     from app.reporting.store import ReportStore
     from app.reporting.workflow import SignedReport
+    from app.security import AccountStore, Session
     from app.store import Cache, ReconcileReport
     from app.worklist import Clock, Worklist, WorklistEntry
+    from app.workstation.purge import PurgeResult, PurgeSchedule
     from app.workstation.settings import Settings
 
 
@@ -47,12 +54,18 @@ class Workstation:
         self._lock = threading.RLock()
         self._services: dict[str, Any] = dict(services or {})
         self._lent = set(self._services)
+        self._application: str | None = None  # set by start_application: its stop is audited on close
+        self.session: "Session | None" = None  # the signed-in user (app.workstation.security); None: lone reader
+        self.group_url: str | None = None  # --group: the shared PostgreSQL worklist (app.workstation.group)
 
     @classmethod
     def open(cls, data_dir: str | Path | None = None, *, user: str | None = None) -> "Workstation":
         """The workstation of ``data_dir`` (else ``TELERAD_HOME``, else the user data dir)."""
+        from app.config import private_dir
+
         paths = resolve_paths(str(data_dir) if data_dir is not None else None)
-        paths.config_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(paths.home)  # owner-only (0700) whatever the umask: everything below holds PHI
+        private_dir(paths.config_dir)
         return cls(paths, user)
 
     def __enter__(self) -> "Workstation":
@@ -63,15 +76,25 @@ class Workstation:
 
     def close(self) -> None:
         """Stop the network, close the worklist, reports, audit log and cache (in that order). Idempotent."""
+        if self.session is not None:
+            security.sign_out(self, "application closed")
+        application, self._application = self._application, None
+        if application is not None:
+            audit_events.application(self, False, application)
         with self._lock:
             services = {k: v for k, v in self._services.items() if k not in self._lent}
             self._services = {k: v for k, v in self._services.items() if k in self._lent}
+        if "purge_schedule" in services:  # first: a running purge finishes while the stores are open
+            services.pop("purge_schedule").stop()
         if orders.HL7_SERVICE in services:
             services.pop(orders.HL7_SERVICE).stop()
         network = services.pop("network", None)
         if network is not None:
             network.shutdown()
-        for name in ("worklist", "reports", "orders", "audit", "cache"):
+        if "group" in services:  # its lease keeper and connection (app.workstation.group)
+            services.pop("group").close()
+        for name in ("worklist", "reports", "orders", ai.AI_SERVICE, audit_export.SENDER, "audit", "cache",
+                     security.ACCOUNTS):
             if name in services:
                 services[name].close()
 
@@ -90,9 +113,7 @@ class Workstation:
 
     @property
     def audit(self) -> "AuditLog":
-        from app.audit import AuditLog
-
-        return self._service("audit", lambda: AuditLog(self.paths.audit_db))
+        return self._service("audit", lambda: audit_export.open_audit(self))
 
     @property
     def report_store(self) -> "ReportStore":
@@ -106,7 +127,8 @@ class Workstation:
 
         def make() -> "Worklist":
             options = {"clock": self.clock} if self.clock is not None else {}
-            return Worklist.open(self.paths.home, marks=self.report_marks, **options)
+            return Worklist.open(self.paths.home, marks=self.report_marks, orders=self.order_marks,
+                                 ai=self.ai_marks, **options)
 
         return self._service("worklist", make)
 
@@ -116,6 +138,10 @@ class Workstation:
 
         return self._service("network", lambda: NetworkSession(self.paths.config_dir, self.cache, self.audit,
                                                                self.user, listen=listen))
+
+    @property
+    def ai_store(self) -> "AiStore":
+        return self._service(ai.AI_SERVICE, lambda: ai.open_store(self))
 
     @property
     def order_store(self) -> "OrderStore":
@@ -128,6 +154,11 @@ class Workstation:
         return ReportingContext(self.paths.home, self.paths.config_dir, self.report_store,
                                 self.cache if with_cache else None, self.audit, self.user)
 
+    @property
+    def accounts(self) -> "AccountStore":
+        """The user accounts of this data dir (``accounts.sqlite``)."""
+        return self._service(security.ACCOUNTS, lambda: security.open_store(self))
+
     def settings(self) -> "Settings":
         """Every setting (nodes, reporting, letterhead), read and validated now."""
         from app.workstation.settings import load_settings
@@ -137,13 +168,64 @@ class Workstation:
     def nodes(self) -> "NodeConfig":
         return self.settings().nodes
 
+    # -- export --------------------------------------------------------------------------------
+    def export_deidentified(self, study_uid: str, destination: Optional[Path], options: "DeidOptions", *,
+                            series_uids: Optional[Sequence[str]] = None, dicomdir: bool = False,
+                            node: Optional[str] = None, progress: Optional[ProgressFn] = None,
+                            cancel: Optional[threading.Event] = None) -> "ExportResult":
+        from app.workstation import export
+
+        return export.export_deidentified(self, study_uid, destination, options, series_uids=series_uids,
+                                          dicomdir=dicomdir, node=node, progress=progress, cancel=cancel)
+
+    # -- sign-in -------------------------------------------------------------------------------
+    def sign_in(self, name: str, password: str) -> "Session":
+        return security.sign_in(self, name, password)
+
+    def sign_out(self, reason: str = "sign-out") -> None:
+        security.sign_out(self, reason)
+
+    def sign_in_required(self) -> bool:
+        return security.sign_in_required(self)
+
+    # -- audit ---------------------------------------------------------------------------------
+    def start_application(self, what: str = "window") -> None:
+        """Audit Application Start (110100/110120) now and Application Stop on :meth:`close`."""
+        self._application = what
+        audit_events.application(self, True, what)
+
+    def audit_verify(self) -> "tuple[bool, Optional[int]]":
+        return audit_export.verify(self)
+
+    def audit_export_status(self) -> "audit_export.ExportStatus":
+        return audit_export.export_status(self)
+
+    def flush_audit(self) -> int:
+        return audit_export.flush(self)
+
     # -- studies -------------------------------------------------------------------------------
     def import_paths(self, paths: Sequence[Path], *, progress: Optional[ProgressFn] = None,
                      cancel: Optional[threading.Event] = None) -> "ImportSummary":
-        return studies.import_paths(self, paths, progress=progress, cancel=cancel)
+        summary = studies.import_paths(self, paths, progress=progress, cancel=cancel)
+        group.publish_studies(self, summary.studies)  # --group: onto the shared worklist too
+        return summary
 
-    def delete_study(self, study_uid: str, *, command: str = "delete") -> bool:
-        return studies.delete_study(self, study_uid, command=command)
+    def delete_study(self, study_uid: str, *, command: str = "delete", signed: Optional[str] = None,
+                     detail: Optional[dict] = None) -> "studies.DeleteResult":
+        return studies.delete_study(self, study_uid, command=command, signed=signed, detail=detail)
+
+    def purge(self, *, now: Optional["datetime"] = None, dry_run: bool = False, command: str = "purge",
+              progress: Optional[ProgressFn] = None, cancel: Optional[threading.Event] = None) -> "PurgeResult":
+        """Apply the site's retention rule (retention.json) to every study (app.workstation.purge)."""
+        from app.workstation.purge import purge
+
+        return purge(self, now=now, dry_run=dry_run, command=command, progress=progress, cancel=cancel)
+
+    def start_purge_schedule(self, *, first_delay_s: float = 60.0, interval_s: float = 86400.0) -> "PurgeSchedule":
+        """The daily purge thread (the window and `telerad listen` start it; :meth:`close` stops it)."""
+        from app.workstation.purge import start_schedule
+
+        return start_schedule(self, first_delay_s=first_delay_s, interval_s=interval_s)
 
     def check_cache(self, *, progress: Optional[ProgressFn] = None,
                     cancel: Optional[threading.Event] = None) -> "ReconcileReport":
@@ -152,8 +234,10 @@ class Workstation:
     def retrieve(self, node: str, study_uid: str, *, series_uid: Optional[str] = None, method: Optional[str] = None,
                  refetch_all: bool = False, progress: Optional[ProgressFn] = None,
                  cancel: Optional[threading.Event] = None) -> "RetrieveResult":
-        return transfer.retrieve(self, node, study_uid, series_uid=series_uid, method=method,
-                                 refetch_all=refetch_all, progress=progress, cancel=cancel)
+        result = transfer.retrieve(self, node, study_uid, series_uid=series_uid, method=method,
+                                   refetch_all=refetch_all, progress=progress, cancel=cancel)
+        group.publish_studies(self, [study_uid])  # --group: onto the shared worklist too
+        return result
 
     def send(self, node: str, items: Sequence[str], *, progress: Optional[ProgressFn] = None,
              cancel: Optional[threading.Event] = None) -> "SendResult":
@@ -165,7 +249,9 @@ class Workstation:
 
     def worklist_entries(self, remote: Optional[Iterable[Any]] = None, *, progress: Optional[ProgressFn] = None,
                          cancel: Optional[threading.Event] = None) -> "list[WorklistEntry]":
-        return reading.worklist_entries(self, remote, progress=progress, cancel=cancel)
+        entries = reading.worklist_entries(self, remote, progress=progress, cancel=cancel)
+        group.publish_entries(self, entries)  # --group: what entered the cache goes onto the shared worklist
+        return entries
 
     def open_for_reading(self, study_uid: str, priors: Sequence[str] = ()) -> "reading.ReadingSession":
         return reading.open_for_reading(self, study_uid, priors)
@@ -191,8 +277,25 @@ class Workstation:
         return reports.record_notice(self, report_id, notice)
 
     def sign(self, report_id: str, identity: "SigningIdentity", node: Optional[str] = None, *,
+             communication: "Optional[CriticalNotice]" = None, confirm_normal_text: bool = False,
+             preliminary: bool = False, review: str = "", review_note: str = "",
              progress: Optional[ProgressFn] = None, cancel: Optional[threading.Event] = None) -> "SignedReport":
-        return reports.sign(self, report_id, identity, node, progress=progress, cancel=cancel)
+        signed = reports.sign(self, report_id, identity, node, communication=communication,
+                              confirm_normal_text=confirm_normal_text, preliminary=preliminary, review=review,
+                              review_note=review_note, progress=progress, cancel=cancel)
+        group.report_signed(self, signed.report, preliminary=preliminary)  # --group: the state, queued locally
+        return signed
+
+    def check_signable(self, report_id: str, *, confirm_normal_text: bool = False) -> None:
+        reports.check_signable(self, report_id, confirm_normal_text=confirm_normal_text)
+
+    def communicate(self, report_id: str, recipient: str, method: str, *, role: str = "", when: str = "",
+                    read_back: bool = False, note: str = "") -> "Report":
+        return reports.communicate(self, report_id, recipient, method, role=role, when=when, read_back=read_back,
+                                   note=note)
+
+    def critical_results(self, since_hours: float = 12.0) -> "list[CriticalResult]":
+        return reports.critical_results(self, since_hours)
 
     def start_addendum(self, study_uid: str, note: str = "", sections: Optional[Mapping[str, str]] = None) -> "Report":
         return reports.start_addendum(self, study_uid, note, sections)
@@ -212,3 +315,28 @@ class Workstation:
 
     def order_list(self, *, awaiting_only: bool = False) -> "list[tuple[Order, Optional[str]]]":
         return orders.order_list(self, awaiting_only=awaiting_only)
+
+    def order_marks(self, studies: Iterable[Any]) -> Mapping[str, Any]:
+        return orders.order_marks(self, studies)
+
+    def order_mark(self, study_uid: str) -> Any:
+        return orders.order_mark(self, study_uid)
+
+    def orders_revision(self) -> tuple[int, int, str]:
+        return orders.orders_revision(self)
+
+    # -- AI results ----------------------------------------------------------------------------
+    def scan_ai_results(self, study_uids: Optional[Iterable[str]] = None) -> "list[ai.AiWarning]":
+        return ai.scan(self, study_uids)
+
+    def ai_marks(self, study_uids: Optional[Iterable[str]] = None) -> Mapping[str, Any]:
+        return ai.ai_marks(self, study_uids)
+
+    def ai_findings(self, study_uid: str) -> "list[ai.FindingView]":
+        return ai.findings(self, study_uid)
+
+    def ai_warnings(self, study_uid: Optional[str] = None) -> "list[ai.AiWarning]":
+        return ai.warnings(self, study_uid)
+
+    def decide_ai_finding(self, study_uid: str, key: str, decision: str, note: str = "") -> "ai.FindingView":
+        return ai.decide(self, study_uid, key, decision, note)

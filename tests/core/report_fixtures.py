@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
@@ -32,10 +32,15 @@ def _name(cn: str) -> x509.Name:
                       x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def make_pki(folder: Path, radiologist: str = "Dr Alice Example") -> Pki:
-    """A self-signed CA and a radiologist certificate (digitalSignature + nonRepudiation) in a PKCS#12."""
+def _new_key(key_type: str):  # noqa: ANN202 - an EC or RSA private key
+    return rsa.generate_private_key(65537, 2048) if key_type == "rsa" else ec.generate_private_key(ec.SECP256R1())
+
+
+def make_pki(folder: Path, radiologist: str = "Dr Alice Example", key_type: str = "ec") -> Pki:
+    """A self-signed CA and a radiologist certificate (digitalSignature + nonRepudiation) in a PKCS#12;
+    ``key_type`` "rsa" gives RSA-2048 keys (the SR RSA Digital Signature Profile needs RSA)."""
     now = dt.datetime.now(dt.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_key = _new_key(key_type)
     ca_cert = (
         x509.CertificateBuilder().subject_name(_name("Telerad Test CA")).issuer_name(_name("Telerad Test CA"))
         .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
@@ -47,7 +52,7 @@ def make_pki(folder: Path, radiologist: str = "Dr Alice Example") -> Pki:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = _new_key(key_type)
     cert = (
         x509.CertificateBuilder().subject_name(_name(radiologist)).issuer_name(ca_cert.subject)
         .public_key(key.public_key()).serial_number(x509.random_serial_number())
@@ -100,7 +105,7 @@ class SignedCase:
     seconds: float
 
 
-def sign_shared_study(home: Path, shared_data: Path, node: str | None = None) -> SignedCase:
+def sign_shared_study(home: Path, shared_data: Path, node: str | None = None, key_type: str = "ec") -> SignedCase:
     """Draft (auto template) + measurement + key image + critical flag, then sign it; returns the case."""
     import time
 
@@ -110,7 +115,7 @@ def sign_shared_study(home: Path, shared_data: Path, node: str | None = None) ->
     from app.reporting.templates import load_templates
     from app.reporting.workflow import report_db_path, report_files_dir, sign_report, start_draft
 
-    pki = make_pki(home / "pki")
+    pki = make_pki(home / "pki", key_type=key_type)
     files = study_files(shared_data)
     source = files[len(files) // 2]
     store = ReportStore(report_db_path(home))

@@ -35,12 +35,18 @@ def test_nodes_add_list_remove(home, capsys):
     assert _run(home, "nodes", "add", "orthanc", "--aet", "X", "--host", "h", "--port", "1") == 2  # exists
     assert _run(home, "nodes", "add", "bad", "--aet", "A\\B", "--host", "h", "--port", "1") == 2
     assert _run(home, "nodes", "add", "pacs2", "--aet", "PACS2", "--host", "10.0.0.2", "--port", "11112",
-                "--retrieve", "move", "--tls", "--tls-ca", "/ca.pem") == 0
+                "--retrieve", "move", "--tls", "--tls-ca", "/ca.pem", "--wire", "stored", "--transcodes") == 0
+    with pytest.raises(SystemExit):
+        _run(home, "nodes", "add", "pacs3", "--aet", "P3", "--host", "h", "--port", "1", "--wire", "jpeg")
     capsys.readouterr()
+    assert _run(home, "nodes", "list") == 0
+    assert "wire=stored transcodes" in capsys.readouterr().out
     assert _run(home, "nodes", "list", "--json") == 0
     listed = json.loads(capsys.readouterr().out)
     assert listed["local"]["ae_title"] == OUR_AET
     assert listed["nodes"]["pacs2"]["retrieve"] == "move" and listed["nodes"]["pacs2"]["tls"]["enabled"]
+    assert (listed["nodes"]["pacs2"]["wire"], listed["nodes"]["pacs2"]["transcodes"]) == ("stored", True)
+    assert (listed["nodes"]["orthanc"]["wire"], listed["nodes"]["orthanc"]["transcodes"]) == ("lossless", False)
     assert _run(home, "nodes", "remove", "pacs2") == 0
     assert _run(home, "nodes", "remove", "pacs2") == 2
     assert not list((home / "config").glob(".nodes-*"))  # no temp file left by the atomic write

@@ -140,6 +140,20 @@ def test_the_opening_slice_arrives_first(orthanc: Orthanc, tilted_study: Study, 
     assert len(seen) == len(tilted_study.files) and _flags(cache, tilted_study.uid) == ()
 
 
+@pytest.mark.parametrize("method", ["dicomweb", "get"])
+def test_the_worklist_count_and_the_viewer_follow_every_method(orthanc: Orthanc, tilted_study: Study, cache,  # type: ignore[no-untyped-def]
+                                                               method: str) -> None:
+    # the flag set with the first instance carries the planned total (WADO-RS: "1 of 54" on the worklist at once);
+    # C-GET has no plan, but its arrivals are counted for the viewer too
+    arrivals, reasons = Arrivals(), []
+    arrivals.subscribe(lambda uid, snap: reasons.append(cache.get_study(tilted_study.uid).incomplete_reason)
+                       if uid and not reasons else None)
+    retrieve_into_cache(cache, _node(orthanc), OUR_AET, tilted_study.uid, method=method, arrivals=arrivals)
+    assert arrivals.snapshot().received == len(tilted_study.files) and arrivals.snapshot().done
+    assert reasons and ("(1 of 54 instances)" in reasons[0]) is (method == "dicomweb")
+    assert _flags(cache, tilted_study.uid) == ()
+
+
 def test_cancel_midway_leaves_the_study_flagged_incomplete(orthanc: Orthanc, tilted_study: Study, cache) -> None:  # type: ignore[no-untyped-def]
     cancel = threading.Event()
     with pytest.raises(Cancelled):
@@ -186,21 +200,28 @@ def test_a_link_that_stays_down_leaves_it_flagged_then_a_retrieve_fetches_only_t
     assert _flags(cache, tilted_study.uid) == ()
 
 
-def test_cli_and_window_pick_the_same_method(orthanc: Orthanc, tilted_study: Study, tmp_path: Path) -> None:
+def test_cli_and_window_pick_the_same_method(orthanc: Orthanc, tilted_study: Study, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                             scp_port) -> None:
+    from app.network.nodes import LocalAE
     from app.network.session import NetworkSession
     from app.workstation.transfer import retrieve
 
     with_web, dimse_only = _node(orthanc), replace(_node(orthanc), dicomweb=None)
-    assert choose_method(with_web) == "dicomweb" and choose_method(dimse_only) == "get"
-    for node in (with_web, dimse_only):
-        cfg = NodeConfig()
+    move = replace(dimse_only, retrieve="move")  # C-MOVE to our listener (Orthanc knows it on scp_port)
+    assert [choose_method(n) for n in (with_web, dimse_only, move)] == ["dicomweb", "get", "move"]
+    assert choose_method(replace(with_web, retrieve="move")) == "dicomweb"  # a DICOMweb URL wins for both
+    for node in (with_web, dimse_only, move):
+        cfg = NodeConfig(local=LocalAE(OUR_AET, scp_port, "127.0.0.1"))
         cfg.add(node)
         save(tmp_path / node.retrieve / str(bool(node.dicomweb)), cfg)
-        with Cache.open(tmp_path / f"cli{bool(node.dicomweb)}") as c1, \
-                Cache.open(tmp_path / f"win{bool(node.dicomweb)}") as c2:
+        with Cache.open(tmp_path / f"cli-{node.retrieve}{bool(node.dicomweb)}") as c1, \
+                Cache.open(tmp_path / f"win-{node.retrieve}{bool(node.dicomweb)}") as c2:
             ws = SimpleNamespace(nodes=lambda cfg=cfg: cfg, cache=c1, audit=None, user="u")
             cli = retrieve(ws, "orthanc", tilted_study.uid)  # type: ignore[arg-type]
-            session = NetworkSession(tmp_path / node.retrieve / str(bool(node.dicomweb)), c2, listen=False)
+            session = NetworkSession(tmp_path / node.retrieve / str(bool(node.dicomweb)), c2,
+                                     listen=node.retrieve == "move")
+            session.start()
             window = session.retrieve(tilted_study.uid, node="orthanc")
             session.shutdown()
         assert cli.method == window.method == choose_method(node)
+        assert len(cli.received) == len(window.received) == len(tilted_study.files)

@@ -29,13 +29,21 @@ def store(tmp_path: Path) -> ReportStore:
     s.close()
 
 
+def _path(store: ReportStore, uid: str) -> str:
+    return str(store.path.parent / "x" / f"{uid}.dcm")
+
+
 def _finalise(store: ReportStore, uids: list[str], node: str = "PACS") -> str:
-    """Sign a fresh report whose outputs (roles sr, epdf) get the given SOP Instance UIDs, queued to ``node``."""
+    """Sign a fresh report whose outputs (roles sr, epdf: small files with their recorded hashes) get the
+    given SOP Instance UIDs, queued to ``node``."""
+    from app.reporting.integrity import write_signed
+
     count = store.db["reports"].count
     report = store.create_draft(StudyInfo(f"{STUDY.study_uid}.{count + 1}"))
     signed = store.signed_version(report.id, "Example^Alice", utc_now())
-    store.finalize(signed, [OutputFile(role, f"/x/{u}.dcm", "00", 1, u) for role, u in zip(("sr", "epdf"), uids)],
-                   [Delivery(u, f"/x/{u}.dcm", node) for u in uids])
+    outputs = [OutputFile(role, _path(store, u), write_signed(Path(_path(store, u)), u.encode()), len(u), u)
+               for role, u in zip(("sr", "epdf"), uids)]
+    store.finalize(signed, outputs, [Delivery(u, _path(store, u), node) for u in uids])
     return report.id
 
 
@@ -100,5 +108,5 @@ def test_crash_while_sending_is_retried_after_the_lease(store: ReportStore) -> N
     restarted = Outbox(store.db, lambda p, n: sent.append(p), lease_s=60, clock=clock)
     assert restarted.process_due() == 0  # lease still held
     clock.now += 61
-    assert restarted.process_due() == 1 and sent == ["/x/1.2.3.9.dcm"]
+    assert restarted.process_due() == 1 and sent == [_path(store, "1.2.3.9")]
     assert restarted.report_state(rid) == "sent"

@@ -137,7 +137,9 @@ def test_outbox_survives_peer_down_and_sigkills(tmp_path: Path, shared_data: Pat
     env = {k: v for k, v in os.environ.items() if k not in ("TELERAD_HOME", "TELERAD_REPORT_KILLPOINT")}
     child = subprocess.Popen([sys.executable, "-m", "app", "--data-dir", str(home), "outbox", "send"], cwd=REPO,
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.0)
+    deadline = time.monotonic() + 60  # wait for the retries (not a fixed time: the machine may be loaded)
+    while time.monotonic() < deadline and not all(r["attempts"] >= 2 for r in queue(home)):
+        time.sleep(0.5)
     child.send_signal(signal.SIGINT)
     _, err = child.communicate(timeout=30)
     assert child.returncode == 130 and "cancelled" in err, err

@@ -74,12 +74,17 @@ def test_sign_then_addendum_drive_the_worklist(ws: Workstation, pki, tmp_path: P
     uid = _uid(ws)
     session = ws.open_for_reading(uid)
     assert session.claimed and session.entry is not None and session.entry.status is Status.IN_PROGRESS
-    report = ws.draft(uid, "ct-head", {"findings": "Acute subdural haematoma."})
+    report = ws.draft(uid, "ct-head", {"findings": "Acute subdural haematoma.", "impression": "Acute SDH."})
     ws.set_critical(report.id, True, "Acute subdural haematoma")
     entry = ws.worklist.entry(uid)
     assert entry is not None and entry.report.flags == ("critical", "critical-not-communicated")
     identity = load_identity(pki.p12, pki.password)
-    ws.sign(report.id, identity)
+    from app.reporting.critical import CriticalNotCommunicatedError, communication
+
+    with pytest.raises(CriticalNotCommunicatedError):  # the closed loop: who was told, before signing
+        ws.sign(report.id, identity)
+    told = communication("Dr Bob Referrer", "phone", ws.user, role="ED physician", read_back=True)
+    ws.sign(report.id, identity, communication=told)
     entry = ws.worklist.entry(uid)
     assert entry is not None and entry.status is Status.FINAL and entry.report.status == "final"
     assert entry.report.critical and entry.report.critical_text == "Acute subdural haematoma"

@@ -97,8 +97,11 @@ def test_query_dialog_retrieves_onto_the_worklist(qtbot, make_window, net_config
     progress = []
     task = dialog.retrieve_selected()
     task.progressed.connect(progress.append)
+    texts: list[str] = []
+    task.progressed.connect(lambda _p: texts.append(dialog.status.text()))
     qtbot.waitUntil(lambda: dialog.retrieve_task is None, timeout=30_000)
     assert "Retrieved 54 instance(s), 54 cached" in dialog.status.text()
+    assert any(" of 54 instances, " in t and "MB/s" in t for t in texts)  # the running retrieve's rate
     assert win.cache.instance_uids(tilted_study.uid) == set(tilted_study.sop_uids)
     assert progress and progress[-1].done == progress[-1].total == 54
     row = dialog.select_study(tilted_study.uid) and dialog.table.currentRow()
@@ -197,8 +200,14 @@ def test_opening_a_remote_study_retrieves_it_first(qtbot, make_window, net_confi
     win = make_window(net_config, name="remote-open")
     assert win.cache.get_study(tilted_study.uid) is None
     win.open_study(tilted_study.uid, [])
-    qtbot.waitUntil(lambda: win.viewer_area.study_uid == tilted_study.uid, timeout=60_000)
-    assert win.cache.instance_uids(tilted_study.uid) == set(tilted_study.sop_uids)
+    qtbot.waitUntil(lambda: win.viewer_area.study_uid == tilted_study.uid, timeout=60_000)  # on the first slice
+    # then it fills in as the slices arrive (reader first, WADO-RS): the whole series, no placeholder left
+    qtbot.waitUntil(lambda: win.cache.instance_uids(tilted_study.uid) == set(tilted_study.sop_uids), timeout=60_000)
+    qtbot.waitUntil(lambda: win.arrival_follower.arrivals.snapshot().done, timeout=60_000)
+    view = win.viewer_area.viewer.viewports[0]
+    qtbot.waitUntil(lambda: view.model.series is not None and view.model.series.frame_count == 54
+                    and "arriving" not in view.model.series.extra, timeout=10_000)
+    assert win.cache.get_study(tilted_study.uid).flags == ()
     qtbot.waitUntil(lambda: win.report_area.report is not None, timeout=30_000)
 
 

@@ -63,6 +63,9 @@ def test_add_a_node_test_it_and_save(qtbot, make_window, orthanc, artifacts: Pat
     dialog.grab().save(str(artifacts / "nodes_dialog_error.png"))
     _type(qtbot, fields["ae_title"], orthanc.aet)
     fields["retrieve"].setCurrentIndex(fields["retrieve"].findData("move"))
+    assert fields["wire"].currentData() == "lossless" and not fields["transcodes"].isChecked()
+    fields["wire"].setCurrentIndex(fields["wire"].findData("stored"))
+    fields["transcodes"].setChecked(True)
     _type(qtbot, fields["dicomweb"], orthanc.dicomweb_url)
     assert dialog.node_list.item(0).text() == "orthanc"
     # this workstation: loopback and a free port (the default 0.0.0.0:11112 is no place for a test)
@@ -89,8 +92,8 @@ def test_add_a_node_test_it_and_save(qtbot, make_window, orthanc, artifacts: Pat
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
     saved = load(win.paths.config_dir)
     node = saved.get("orthanc")
-    assert (node.ae_title, node.host, node.port, node.retrieve, node.dicomweb) == (
-        orthanc.aet, "127.0.0.1", orthanc.dicom_port, "move", orthanc.dicomweb_url)
+    assert (node.ae_title, node.host, node.port, node.retrieve, node.dicomweb, node.wire, node.transcodes) == (
+        orthanc.aet, "127.0.0.1", orthanc.dicom_port, "move", orthanc.dicomweb_url, "stored", True)
     assert (saved.local.host, saved.local.port, saved.local.ae_title) == ("127.0.0.1", port, OUR_AET)
     assert [n.name for n in win.network.nodes()] == ["orthanc"] and win.network.config == saved
     state = win.network.state()

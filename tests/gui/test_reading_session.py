@@ -58,7 +58,7 @@ def cli_session(home: Path, files: list[Path], pki: Any, folder: Path) -> list[d
     telerad(home, "report", "critical", uid, "--set", CRITICAL)
     states.append(worklist_row(home))
     sign = ("report", "sign", uid, "--p12", str(pki.p12), "--password-file", str(pki.p12.parent / "pw"))
-    telerad(home, *sign)
+    telerad(home, *sign, "--communicated-to", "Dr Bob Referrer", "--via", "phone", "--read-back")
     states.append(worklist_row(home))
     telerad(home, "report", "addendum", uid, "--text-file", str(addendum), "--note", "laterality")
     telerad(home, *sign)
@@ -100,6 +100,10 @@ def window_session(qtbot: Any, home: Path, files: list[Path], pki: Any, artifact
             cells.append(window.model.index(window.model.row_of(uid), COL["status"]).data())
 
         record()
+        notice = editor.open_notice_dialog()  # the closed loop: who was told, before signing
+        notice.recipient.setText("Dr Bob Referrer")
+        notice.read_back.setChecked(True)
+        notice.accept()
         sign()
         record()
         editor.start_addendum()
@@ -111,8 +115,7 @@ def window_session(qtbot: Any, home: Path, files: list[Path], pki: Any, artifact
     finally:
         window.close()
         ws.close()
-    assert cells == ["CRITICAL (not told) · in progress", "CRITICAL (not told) · final",
-                     "CRITICAL (not told) · amended"]
+    assert cells == ["CRITICAL (not told) · in progress", "CRITICAL · final", "CRITICAL · amended"]
     return states
 
 
@@ -141,9 +144,10 @@ def test_cli_and_window_sessions_end_in_the_same_worklist_state(qtbot, tmp_path:
     files = study_files(shared_data)[:20]
     cli = cli_session(tmp_path / "cli", files, pki, tmp_path)
     window = window_session(qtbot, tmp_path / "gui" / "home", files, pki, artifacts)
-    expected_flags = ["critical", "critical-not-communicated"]
+    expected_flags = [["critical", "critical-not-communicated"], ["critical"], ["critical"]]  # told, then signed
     assert [s["status"] for s in cli] == ["in_progress", "final", "amended"]
     assert [s["report_status"] for s in cli] == ["draft", "final", "addended"]
-    assert all(s["flags"] == expected_flags and s["critical"] and s["critical_text"] == CRITICAL for s in cli)
+    assert [s["flags"] for s in cli] == expected_flags
+    assert all(s["critical"] and s["critical_text"] == CRITICAL for s in cli)
     assert all(s["claimed_by"] == "dr.session" for s in cli)
     assert window == cli

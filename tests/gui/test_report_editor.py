@@ -103,7 +103,14 @@ def test_type_autosave_sign_and_deliver(qtbot, setup, artifacts: Path) -> None: 
     assert store.get(report.id).notices[0].recipient == "Dr Bob Referrer (ED)"
 
     pki = make_pki(tmp / "pki")
-    dialog = editor.open_sign_dialog()
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.ui.report_editor_dialogs import SignDialog
+
+    confirm = editor.open_sign_dialog()  # critical, the impression still the template's normal text: asked first
+    assert isinstance(confirm, QMessageBox) and "impression" in confirm.text()
+    confirm.button(QMessageBox.StandardButton.Yes).click()
+    [dialog] = [w for w in editor.findChildren(SignDialog) if w.isVisible()]
     dialog.p12_edit.setText(str(pki.p12))
     dialog.password_edit.setText(pki.password.decode())
     with qtbot.waitSignal(editor.report_signed, timeout=30000) as signed:

@@ -108,11 +108,11 @@ def test_priors_side_by_side_scroll_in_sync(qtbot, viewer, cache, artifacts: Pat
 
     widget, bridge = viewer
     study, _ = _series(cache, "CT", 140)
-    with qtbot.waitSignals([widget.seriesShown, widget.seriesShown], timeout=30_000):
+    with qtbot.waitSignals([widget.seriesShown] * 4, timeout=30_000):
         widget.open_study(cache, study.study_instance_uid, bridge)
     qtbot.waitUntil(lambda: all(v.model.has_image for v in widget.viewports), timeout=20_000)
-    assert widget.layout_name == "1x2"
-    current, prior = widget.viewports
+    assert widget.layout_name == "2x2"  # protocol "CT head with prior": current above, prior below
+    current, prior = widget.viewports[0], widget.viewports[2]
     assert current.model.series.study_uid != prior.model.series.study_uid
     for _ in range(12):
         current.apply(current.interaction.key("Down"))

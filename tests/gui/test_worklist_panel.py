@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QSettings
 
+from app.ui.worklist_model import PREFETCH_COLUMN
 from app.worklist import Priority, Status, Worklist, utc_now
 from tests.core.test_worklist_support import FakeClock
 from tests.gui.conftest import assert_real_rendering, qimage_to_array
@@ -138,7 +139,8 @@ def test_retrieve_now_prefetches_remote_studies(qtbot, make_panel, imported) -> 
     # automatic prefetch after the load: the remote study is a prior of both PLASTIC studies
     qtbot.waitUntil(lambda: calls == ["1.2.999.1"], timeout=5000)
     plastic_row = row_of_patient(panel, "PLASTIC")[0]
-    qtbot.waitUntil(lambda: panel.model.index(plastic_row, 12).data() in ("retrieving", "queued"), timeout=5000)
+    qtbot.waitUntil(lambda: panel.model.index(plastic_row, PREFETCH_COLUMN).data() in ("retrieving", "queued"),
+                    timeout=5000)
     gate.set()
     qtbot.waitUntil(lambda: panel.prefetch.status("1.2.999.1").state == "done", timeout=5000)
     panel.select(panel.model.entry_at(plastic_row).study_instance_uid)

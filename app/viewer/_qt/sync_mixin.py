@@ -41,7 +41,8 @@ class SyncMixin:
             return
         window = source.model.state.window
         for target in self._pairs(source):
-            same = target.model.series.modality == source.model.series.modality
+            same = target.model.series.modality == source.model.series.modality and \
+                getattr(target, "window_group", "") == getattr(source, "window_group", "")  # brain with brain
             if same and not target.model.series.is_color:
                 target.model.state.set_window(window, source.model.state.preset_name)
                 target.model.state.invert = source.model.state.invert
