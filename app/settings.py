@@ -53,6 +53,20 @@ def parse(path: Path, data: dict[str, Any], build: Callable[[dict[str, Any]], T]
         raise SettingsError(path, text) from exc
 
 
+def load_settings(config_dir: Path, file_name: str, default: Callable[[], T],
+                  build: Callable[[dict[str, Any]], T]) -> T:
+    """``<config_dir>/<file_name>`` built by ``build`` (``default()`` when the file is absent);
+    SettingsError naming the file and the key when it is invalid."""
+    path = Path(config_dir) / file_name
+    data = read_json(path)
+    return default() if data is None else parse(path, data, build)
+
+
+def save_settings(config_dir: Path, file_name: str, obj: Any) -> Path:
+    """Write ``obj.to_json()`` to ``<config_dir>/<file_name>`` atomically (owner-only)."""
+    return write_json(Path(config_dir) / file_name, obj.to_json())
+
+
 def _keys(data: Any, prefix: str = "") -> set[str]:
     found: set[str] = set()
     if isinstance(data, dict):

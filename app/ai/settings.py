@@ -48,14 +48,12 @@ def _from_json(data: dict[str, Any]) -> AiSettings:
 
 def load_ai_settings(config_dir: Path) -> AiSettings:
     """``ai.json`` (defaults when absent); SettingsError naming the file and the key when invalid."""
-    from app.settings import parse, read_json
+    from app.settings import load_settings
 
-    path = Path(config_dir) / SETTINGS_FILE
-    data = read_json(path)
-    return AiSettings() if data is None else parse(path, data, _from_json)
+    return load_settings(config_dir, SETTINGS_FILE, AiSettings, _from_json)
 
 
 def save_ai_settings(config_dir: Path, settings: AiSettings) -> Path:
-    from app.settings import write_json
+    from app.settings import save_settings
 
-    return write_json(Path(config_dir) / SETTINGS_FILE, settings.to_json())
+    return save_settings(config_dir, SETTINGS_FILE, settings)

@@ -76,15 +76,13 @@ def _from_json(data: dict[str, Any]) -> AuditRepository:
 
 def load_repository(config_dir: Path) -> AuditRepository:
     """``audit.json`` (export off when absent); SettingsError naming the file and the key when invalid."""
-    from app.settings import parse, read_json
+    from app.settings import load_settings
 
-    path = Path(config_dir) / SETTINGS_FILE
-    data = read_json(path)
-    return AuditRepository() if data is None else parse(path, data, _from_json)
+    return load_settings(config_dir, SETTINGS_FILE, AuditRepository, _from_json)
 
 
 def save_repository(config_dir: Path, repository: AuditRepository) -> Path:
     """Write ``audit.json`` atomically (owner-only)."""
-    from app.settings import write_json
+    from app.settings import save_settings
 
-    return write_json(Path(config_dir) / SETTINGS_FILE, repository.to_json())
+    return save_settings(config_dir, SETTINGS_FILE, repository)

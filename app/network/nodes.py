@@ -144,21 +144,19 @@ def _addresses(host: str) -> set[str]:
 
 def load(config_dir: Path) -> NodeConfig:
     """Read ``nodes.json`` (defaults if it does not exist); NodeError naming the file and key if invalid."""
-    from app.settings import SettingsError, parse, read_json
+    from app.settings import SettingsError, load_settings
 
-    path = Path(config_dir) / FILE_NAME
     try:
-        data = read_json(path)
-        return NodeConfig() if data is None else parse(path, data, NodeConfig.from_json)
+        return load_settings(config_dir, FILE_NAME, NodeConfig, NodeConfig.from_json)
     except SettingsError as exc:
         raise NodeError(str(exc)) from exc
 
 
 def save(config_dir: Path, cfg: NodeConfig) -> Path:
     """Write ``nodes.json`` atomically (the one settings writer)."""
-    from app.settings import write_json
+    from app.settings import save_settings
 
-    return write_json(Path(config_dir) / FILE_NAME, cfg.to_json())
+    return save_settings(config_dir, FILE_NAME, cfg)
 
 
 def validate_config(cfg: NodeConfig) -> NodeConfig:

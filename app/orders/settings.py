@@ -60,14 +60,12 @@ def _from_json(data: dict[str, Any]) -> OrdersSettings:
 
 def load_orders_settings(config_dir: Path) -> OrdersSettings:
     """``orders.json`` (defaults when absent); SettingsError naming the file and the key when invalid."""
-    from app.settings import parse, read_json
+    from app.settings import load_settings
 
-    path = Path(config_dir) / SETTINGS_FILE
-    data = read_json(path)
-    return OrdersSettings() if data is None else parse(path, data, _from_json)
+    return load_settings(config_dir, SETTINGS_FILE, OrdersSettings, _from_json)
 
 
 def save_orders_settings(config_dir: Path, settings: OrdersSettings) -> Path:
-    from app.settings import write_json
+    from app.settings import save_settings
 
-    return write_json(Path(config_dir) / SETTINGS_FILE, settings.to_json())
+    return save_settings(config_dir, SETTINGS_FILE, settings)

@@ -61,15 +61,16 @@ class ReportSender:
                                  study_uid=study_uid, user=self.user)
 
     def _hl7(self, file: Path, node_name: str) -> None:
-        """Send an ORU^R01 file to the configured RIS (it must still be the one named in ``node_name``)."""
+        """Send an ORU^R01 file to the configured RIS or critical-notification destination (it must still be
+        the one named in ``node_name``)."""
         from app.reporting.hl7_oru import study_uid_of
         from app.reporting.mllp import send_message
 
         study_uid = None
         try:
-            dest = self.settings.hl7
             wanted = node_name[len(NODE_PREFIX):]
-            if dest is None or dest.name != wanted:
+            dest = self.settings.hl7.destination(wanted) if self.settings.hl7 is not None else None
+            if dest is None:
                 raise DeliveryError(f"HL7 destination {wanted!r} is not configured (reporting.json \"hl7\")")
             message = file.read_bytes()
             study_uid = study_uid_of(message) or None

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, Optional
 
 from app.reporting.model import SECTION_KEYS, SECTION_TITLES, Report, ReportError, ReportKind
 
@@ -86,10 +86,18 @@ def sections(report: Report) -> Iterator[tuple[str, str, list[str]]]:
             yield key, title, text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-def build_oru(report: Report, dest: "Hl7Destination", control_id: str, when: datetime) -> bytes:
+Row = tuple[str, str, str, str, str, str]
+"""One OBX: value type (OBX-2), code (OBX-3), sub-id (OBX-4), escaped value (OBX-5), abnormal flag (OBX-8),
+observation time (OBX-14, '' for none)."""
+
+
+def build_oru(report: Report, dest: "Hl7Destination", control_id: str, when: datetime,
+              rows: "Optional[list[Row]]" = None, order_control: str = "") -> bytes:
     """The ORU^R01 of ``report`` (ER7, each segment ending with ``\\r``, UTF-8); ``when`` is the signing
-    time (MSH-7, OBR-22). Hl7BuildError if hl7apy's strict validation rejects it (a text line over 65536
-    characters, say) or the study has no Patient ID."""
+    time (MSH-7, OBR-22). ``rows``: the OBX segments (default: the whole report, :func:`report_rows`);
+    ``order_control``: an ORC with that ORC-1 (and ORC-2/3 the accession) before the OBR. Hl7BuildError if
+    hl7apy's strict validation rejects it (a text line over 65536 characters, say) or the study has no
+    Patient ID."""
     from hl7apy.consts import VALIDATION_LEVEL
     from hl7apy.core import Message
     from hl7apy.exceptions import HL7apyException, MaxLengthReached
@@ -118,6 +126,10 @@ def build_oru(report: Report, dest: "Hl7Destination", control_id: str, when: dat
         if study.sex in ("M", "F", "O"):
             pid.pid_8 = study.sex
         order = result.add_group("ORU_R01_ORDER_OBSERVATION")
+        if order_control:
+            order.orc.orc_1 = order_control
+            if study.accession:
+                order.orc.orc_2 = order.orc.orc_3 = escape(study.accession)
         obr = order.obr
         obr.obr_1 = "1"
         if study.accession:
@@ -129,7 +141,7 @@ def build_oru(report: Report, dest: "Hl7Destination", control_id: str, when: dat
         obr.obr_22, obr.obr_25 = _dtm(when), status
         if report.signer_name:
             obr.obr_32 = "&" + _person(report.signer_name, "&")
-        _observations(order, report, status, dest.critical_flag)
+        _observations(order, report_rows(report, dest.critical_flag) if rows is None else rows, status)
         msg.validate()
         er7 = msg.to_er7()
     except HL7apyException as exc:  # the length message would quote the value: keep PHI out of it
@@ -138,14 +150,26 @@ def build_oru(report: Report, dest: "Hl7Destination", control_id: str, when: dat
     return (er7 + "\r").encode("utf-8")  # every segment, the last one included, ends with a CR
 
 
-def _observations(order: object, report: Report, status: str, critical_flag: str = "AA") -> None:
-    """The OBX segments (one ORU_R01_OBSERVATION group each); a critical report's flag in OBX-8."""
+def report_rows(report: Report, critical_flag: str = "AA") -> "list[Row]":
+    """The OBX rows of a whole report; a critical report's flag on its critical and impression rows."""
     flag = critical_flag if report.critical else ""
-    rows = [("TX", CRITICAL_CODE, "", escape(report.critical_text or "critical result"), flag)] if flag else []
-    rows += [("TX", f"{key}^{escape(title)}^L", str(sub), escape(line), flag if key == "impression" else "")
+    rows = [critical_row(report, flag)] if flag else []
+    rows += [("TX", f"{key}^{escape(title)}^L", str(sub), escape(line), flag if key == "impression" else "", "")
              for sub, (key, title, lines) in enumerate(sections(report), start=1) for line in lines]
-    rows.append(("ST", STUDY_UID_CODE, "", escape(report.study.study_uid), ""))
-    for set_id, (value_type, code, sub_id, value, abnormal) in enumerate(rows, start=1):
+    return rows + [study_row(report)]
+
+
+def critical_row(report: Report, flag: str) -> "Row":
+    return ("TX", CRITICAL_CODE, "", escape(report.critical_text or "critical result"), flag, "")
+
+
+def study_row(report: Report) -> "Row":
+    return ("ST", STUDY_UID_CODE, "", escape(report.study.study_uid), "", "")
+
+
+def _observations(order: object, rows: "list[Row]", status: str) -> None:
+    """The OBX segments (one ORU_R01_OBSERVATION group each)."""
+    for set_id, (value_type, code, sub_id, value, abnormal, observed) in enumerate(rows, start=1):
         obx = order.add_group("ORU_R01_OBSERVATION").obx  # type: ignore[attr-defined]
         obx.obx_1, obx.obx_2, obx.obx_3 = str(set_id), value_type, code
         if sub_id:
@@ -155,6 +179,8 @@ def _observations(order: object, report: Report, status: str, critical_flag: str
         if abnormal:
             obx.obx_8 = abnormal
         obx.obx_11 = status
+        if observed:
+            obx.obx_14 = observed
 
 
 def _typed_value(value_type: str, er7: str, level: int) -> object:

@@ -24,8 +24,8 @@ class Letterhead:
 
 def load_letterhead(config_dir: Path) -> Letterhead:
     """The configured letterhead, or defaults when the file is absent (unknown keys ignored)."""
-    from app.settings import read_json
+    from app.settings import load_settings
 
-    data = read_json(Path(config_dir) / LETTERHEAD_FILE)
     known = {f.name for f in fields(Letterhead)}
-    return Letterhead(**{k: str(v) for k, v in (data or {}).items() if k in known})
+    return load_settings(config_dir, LETTERHEAD_FILE, Letterhead,
+                         lambda data: Letterhead(**{k: str(v) for k, v in data.items() if k in known}))

@@ -258,13 +258,17 @@ def sync_cache(store: ReportStore, cache: "Cache", audit: "Optional[AuditLog]" =
 
 def delivery_states(store: ReportStore, report_id: str) -> dict[str, dict[str, Any]]:
     """Per output role (sr, epdf, hl7): state (queued/sending/sent/failed, or 'local' when nothing is queued),
-    node, attempts, last error and ``sop_instance_uid`` (the outbox key: ``hl7:<report id>`` for hl7)."""
+    node, attempts, last error and ``sop_instance_uid`` (the outbox key: ``hl7:<report id>`` for hl7,
+    ``hl7-critical:<report id>`` for the critical notification)."""
+    from app.reporting import hl7_critical
     from app.reporting.outbox import Outbox
 
     items = {i.sop_instance_uid: i for i in Outbox(store.db, lambda p, n: None, lock=store._lock).items(report_id)}
     states: dict[str, dict[str, Any]] = {}
     for out in store.outputs(report_id):
         key = hl7_delivery_key(report_id) if out.role == "hl7" else out.sop_instance_uid
+        if out.role.endswith(hl7_critical.ROLE):
+            key = hl7_critical.delivery_key(report_id)
         if not key:
             continue
         item = items.get(key)

@@ -14,7 +14,11 @@
     "name": "RIS", "host": "ris.example.org", "port": 2575,
     "receiving_application": "RIS", "receiving_facility": "RADIOLOGY",
     "sending_application": "TELERAD", "sending_facility": "", "timeout_s": 30,
-    "critical_flag": "AA"                // OBX-8 of a critical result: AA (critically abnormal) or HH
+    "critical_flag": "AA",               // OBX-8 of a critical result: AA (critically abnormal) or HH
+    "critical_notification": {           // optional: a separate ORU^R01 for each signed critical result
+      "host": "pager.example.org", "port": 2576,
+      "name": "RIS-critical"             // outbox node hl7:<name>; keys not given are the ORU's (above)
+    }
   }
 }
 ```
@@ -49,6 +53,7 @@ class Hl7Destination:
     sending_facility: str = ""
     timeout_s: float = 30.0
     critical_flag: str = "AA"  # OBX-8 (HL7 table 0078) of a critical result's observations
+    critical_notification: Optional["Hl7Destination"] = None  # a separate message per critical result
 
     def __post_init__(self) -> None:
         if self.critical_flag not in CRITICAL_FLAGS:
@@ -62,6 +67,8 @@ class Hl7Destination:
             raise SettingsError("hl7.timeout_s must be positive")
         if not self.name:
             raise SettingsError("hl7.name must not be empty")
+        if self.critical_notification is not None and self.critical_notification.name == self.name:
+            raise SettingsError("hl7.critical_notification.name must differ from hl7.name")
         for key in ("sending_application", "sending_facility", "receiving_application", "receiving_facility"):
             if len(getattr(self, key)) > 20:  # HD-1 is an IS value: at most 20 characters
                 raise SettingsError(f"hl7.{key} must be at most 20 characters")
@@ -76,7 +83,22 @@ class Hl7Destination:
         defaults = {"name": "RIS", "receiving_application": "", "receiving_facility": "",
                     "sending_application": "TELERAD", "sending_facility": "", "critical_flag": "AA"}
         text = {k: d if data.get(k) is None else str(data[k]) for k, d in defaults.items()}
-        return cls(host=data["host"], port=data["port"], timeout_s=float(data.get("timeout_s", 30.0)), **text)
+        notify = data.get("critical_notification")
+        if notify is not None:  # a destination of its own; the keys it leaves out are the ORU's
+            if not isinstance(notify, dict):
+                raise SettingsError("hl7.critical_notification must be an object")
+            inherited = {**data, "name": f"{text['name']}-critical", **{k: v for k, v in notify.items()
+                                                                       if v is not None}}
+            try:
+                notify = cls.from_json({k: v for k, v in inherited.items() if k != "critical_notification"})
+            except SettingsError as exc:
+                raise SettingsError(str(exc).replace("hl7.", "hl7.critical_notification.", 1)) from None
+        return cls(host=data["host"], port=data["port"], timeout_s=float(data.get("timeout_s", 30.0)),
+                   critical_notification=notify, **text)
+
+    def destination(self, name: str) -> "Optional[Hl7Destination]":
+        """This destination or its critical notification, by ``name`` (None when neither has it)."""
+        return next((d for d in (self, self.critical_notification) if d is not None and d.name == name), None)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -119,10 +141,8 @@ def load_settings(config_dir: Path) -> ReportingSettings:
     """The settings in ``config_dir`` (defaults when the file is absent; unknown keys ignored)."""
     from app import settings
 
-    path = Path(config_dir) / SETTINGS_FILE
     try:
-        data = settings.read_json(path)
-        return ReportingSettings() if data is None else settings.parse(path, data, _from_json)
+        return settings.load_settings(config_dir, SETTINGS_FILE, ReportingSettings, _from_json)
     except settings.SettingsError as exc:
         raise SettingsError(str(exc)) from exc
 
@@ -154,6 +174,6 @@ def _retention(value: Any) -> str:
 
 def save_settings(config_dir: Path, settings: ReportingSettings) -> Path:
     """Write ``reporting.json`` atomically (the one settings writer)."""
-    from app.settings import write_json
+    from app import settings as loader
 
-    return write_json(Path(config_dir) / SETTINGS_FILE, settings.to_json())
+    return loader.save_settings(config_dir, SETTINGS_FILE, settings)

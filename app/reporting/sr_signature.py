@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
+from app.reporting.verify import SignatureVerification
+
 if TYPE_CHECKING:
     from pydicom import Dataset
 
@@ -46,14 +48,8 @@ class SrSignatureError(Exception):
 
 
 @dataclass(frozen=True)
-class SrVerification:
+class SrVerification(SignatureVerification):
     """Outcome of :func:`verify_sr`; ``ok`` only when ``problems`` is empty."""
-
-    ok: bool
-    problems: tuple[str, ...]
-    signer: str = ""
-    signed_at: str = ""
-    signatures: int = 0
 
 
 def _tag(value: int) -> bytes:

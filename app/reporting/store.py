@@ -200,37 +200,37 @@ class ReportStore:
 
     def finalize(self, signed: Report, outputs: Iterable[OutputFile], deliveries: Iterable[Delivery] = ()) -> Report:
         """Commit the signature, the output files and the outbox rows in ONE transaction."""
-        current = self.get(signed.id)
-        if codec.content_hash(replace(current, state=signed.state, signer_name=signed.signer_name,
-                                      signed_at=signed.signed_at)) != signed.content_hash:
-            raise ReportError("report changed while it was being signed")
-        with self._lock, transaction(self.db):
-            cur = self.db.execute(
-                "UPDATE reports SET state = 'final', signer_name = ?, signed_at = ?, content_hash = ?, updated_at = ? "
-                "WHERE id = ? AND revision = ? AND state IN ('draft', 'preliminary')",
-                [signed.signer_name, signed.signed_at, signed.content_hash, utc_now(), signed.id, current.revision])
-            if cur.rowcount != 1:
-                raise ReportError("report changed while it was being signed")
-            for out in outputs:
-                self.db["report_outputs"].insert({"report_id": signed.id, **out.__dict__})
-            enqueue(self.db, signed.id, deliveries)
-        return self.get(signed.id)
+        return self._commit_signed(
+            signed, outputs, deliveries,
+            "UPDATE reports SET state = 'final', signer_name = ?, signed_at = ?, content_hash = ?, updated_at = ? "
+            "WHERE id = ? AND revision = ? AND state IN ('draft', 'preliminary')",
+            [signed.signer_name, signed.signed_at, signed.content_hash, utc_now()],
+            "report changed while it was being signed")
 
     def sign_preliminary(self, signed: Report, outputs: Iterable[OutputFile],
                          deliveries: Iterable[Delivery] = ()) -> Report:
         """Commit a preliminary read in ONE transaction: its signer and time, its output files (roles
         ``preliminary_*``) and outbox rows; the report stays editable until another reader finalises it."""
+        return self._commit_signed(
+            signed, outputs, deliveries,
+            "UPDATE reports SET state = 'preliminary', preliminary_signer = ?, preliminary_signed_at = ?, "
+            "updated_at = ?, revision = revision + 1 WHERE id = ? AND revision = ? AND state = 'draft'",
+            [signed.signer_name, signed.signed_at, utc_now()],
+            "only a draft can be signed as a preliminary read (or it changed meanwhile)")
+
+    def _commit_signed(self, signed: Report, outputs: Iterable[OutputFile], deliveries: Iterable[Delivery],
+                       update: str, values: list[Any], conflict: str) -> Report:
+        """Run ``update`` (``values`` then id and revision) with the output files and outbox rows in ONE
+        transaction, after checking ``signed`` still hashes as the stored report; ReportError(``conflict``)
+        when no row matched."""
         current = self.get(signed.id)
         if codec.content_hash(replace(current, state=signed.state, signer_name=signed.signer_name,
                                       signed_at=signed.signed_at)) != signed.content_hash:
             raise ReportError("report changed while it was being signed")
         with self._lock, transaction(self.db):
-            cur = self.db.execute(
-                "UPDATE reports SET state = 'preliminary', preliminary_signer = ?, preliminary_signed_at = ?, "
-                "updated_at = ?, revision = revision + 1 WHERE id = ? AND revision = ? AND state = 'draft'",
-                [signed.signer_name, signed.signed_at, utc_now(), signed.id, current.revision])
+            cur = self.db.execute(update, [*values, signed.id, current.revision])
             if cur.rowcount != 1:
-                raise ReportError("only a draft can be signed as a preliminary read (or it changed meanwhile)")
+                raise ReportError(conflict)
             for out in outputs:
                 self.db["report_outputs"].insert({"report_id": signed.id, **out.__dict__})
             enqueue(self.db, signed.id, deliveries)

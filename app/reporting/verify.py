@@ -9,14 +9,21 @@ from typing import Iterable, Union
 
 
 @dataclass(frozen=True)
-class PdfVerification:
-    """Outcome; ``ok`` is True only when ``problems`` is empty."""
+class SignatureVerification:
+    """Outcome of checking a signed file (PDF here, DICOM SR/wrapper in ``sr_signature``); ``ok`` is True
+    only when ``problems`` is empty."""
 
     ok: bool
     problems: tuple[str, ...]
     signer: str = ""
     signed_at: str = ""
     signatures: int = 0
+
+
+@dataclass(frozen=True)
+class PdfVerification(SignatureVerification):
+    """Outcome of :func:`verify_pdf`, with pyHanko's per-check ``details``."""
+
     details: dict[str, str] = field(default_factory=dict)
 
 

@@ -148,6 +148,7 @@ def sign_report(store: ReportStore, report_id: str, identity: "SigningIdentity",
     signed = store.signed_version(report_id, identity.person_name, utc_now(),
                                   ReportState.PRELIMINARY if preliminary else ReportState.FINAL)
     message = _hl7_message(signed, hl7) if hl7 is not None else None
+    notify_dest, notification = _critical_notification(store, signed, hl7)
     pdf = render_pdf(signed, letterhead)
     t["render"] = time.perf_counter() - start
     pdf = sign_pdf(pdf, identity, location=letterhead.institution)
@@ -180,6 +181,12 @@ def sign_report(store: ReportStore, report_id: str, identity: "SigningIdentity",
         outputs.append(_role(_write_atomic(folder / HL7_FILE, message), role("hl7")))
         deliveries.append(Delivery(hl7_delivery_key(signed.id) + (":P" if preliminary else ""), outputs[-1].path,
                                    NODE_PREFIX + hl7.name))
+    if notify_dest is not None and notification is not None:
+        from app.reporting import hl7_critical
+
+        outputs.append(_role(_write_atomic(folder / hl7_critical.CRITICAL_FILE, notification), role(hl7_critical.ROLE)))
+        deliveries.append(Delivery(hl7_critical.delivery_key(signed.id), outputs[-1].path,
+                                   NODE_PREFIX + notify_dest.name))
     killpoint("sign_before_finalize")
     final = (store.sign_preliminary if preliminary else store.finalize)(signed, outputs, deliveries)
     t["total"] = time.perf_counter() - start
@@ -193,6 +200,20 @@ def _hl7_message(signed: Report, dest: "Hl7Destination") -> bytes:
 
     key = signed.id + (":P" if signed.state == "preliminary" else "")  # the final result gets its own MSH-10
     return build_oru(signed, dest, control_id(key), datetime.fromisoformat(signed.signed_at))
+
+
+def _critical_notification(store: ReportStore, signed: Report, hl7: "Optional[Hl7Destination]",
+                           ) -> "tuple[Optional[Hl7Destination], Optional[bytes]]":
+    """(destination, message) of the separate critical-result notification (app.reporting.hl7_critical), or
+    (None, None): not configured, not critical, or already sent with this report's preliminary read."""
+    from app.reporting import hl7_critical
+
+    dest = hl7.critical_notification if hl7 is not None else None
+    if dest is None or not signed.critical:
+        return None, None
+    if any(o.role.endswith(hl7_critical.ROLE) for o in store.outputs(signed.id)):
+        return None, None
+    return dest, hl7_critical.build_notification(signed, dest, datetime.fromisoformat(signed.signed_at))
 
 
 def _role(out: OutputFile, role: str, ds: "Optional[Dataset]" = None) -> OutputFile:

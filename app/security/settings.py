@@ -44,14 +44,12 @@ def _from_json(data: dict[str, Any]) -> SecuritySettings:
 
 def load_security_settings(config_dir: Path) -> SecuritySettings:
     """``security.json`` (defaults when absent); SettingsError naming the file and the key when invalid."""
-    from app.settings import parse, read_json
+    from app.settings import load_settings
 
-    path = Path(config_dir) / SETTINGS_FILE
-    data = read_json(path)
-    return SecuritySettings() if data is None else parse(path, data, _from_json)
+    return load_settings(config_dir, SETTINGS_FILE, SecuritySettings, _from_json)
 
 
 def save_security_settings(config_dir: Path, settings: SecuritySettings) -> Path:
-    from app.settings import write_json
+    from app.settings import save_settings
 
-    return write_json(Path(config_dir) / SETTINGS_FILE, settings.to_json())
+    return save_settings(config_dir, SETTINGS_FILE, settings)

@@ -51,20 +51,17 @@ class RetentionRule:
 
 def load_rule(config_dir: Path) -> RetentionRule:
     """The rule in ``config_dir`` (defaults without the file); SettingsError naming the file and key."""
-    from app import settings
+    from app.settings import load_settings
 
-    path = Path(config_dir) / SETTINGS_FILE
-    data = settings.read_json(path)
-    if data is None:
-        return RetentionRule()
     known = set(RetentionRule.__dataclass_fields__)
-    return settings.parse(path, data, lambda d: RetentionRule(**{k: v for k, v in d.items() if k in known}))
+    return load_settings(config_dir, SETTINGS_FILE, RetentionRule,
+                         lambda d: RetentionRule(**{k: v for k, v in d.items() if k in known}))
 
 
 def save_rule(config_dir: Path, rule: RetentionRule) -> Path:
-    from app.settings import write_json
+    from app.settings import save_settings
 
-    return write_json(Path(config_dir) / SETTINGS_FILE, rule.to_json())
+    return save_settings(config_dir, SETTINGS_FILE, rule)
 
 
 @dataclass(frozen=True)

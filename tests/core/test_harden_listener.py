@@ -4,16 +4,20 @@ drip-feeding sockets hold no association slot; a configured peer's real dcmtk ec
 
 from __future__ import annotations
 
+import pickle
 import random
 import socket
 import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from app.network.nodes import LocalAE, Node, NodeConfig
 from app.network.scp import StorageSCP
+from tests.core.hostile_sender import send_and_wait as _send_and_wait
 from tests.core.net_peers import NODELAY_ENV, OUR_AET, MemorySink, dcmtk, rss_bytes
 
 PEER_AET = "STORESCU"
@@ -61,19 +65,6 @@ def _aet(name: str) -> bytes:
     return name.encode().ljust(16)
 
 
-def _send_and_wait(rq: bytes, port: int, source: str = "127.0.0.1") -> bytes:
-    """Send ``rq`` from ``source``, return what the server answered before it closed (at most 3 s)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=3, source_address=(source, 0)) as sock:
-        try:
-            sock.sendall(rq)
-            answer = b""
-            while chunk := sock.recv(4096):
-                answer += chunk
-        except OSError:
-            return b""
-    return answer
-
-
 def _association_threads() -> int:
     return sum(1 for t in threading.enumerate() if type(t).__name__ == "Association")
 
@@ -85,6 +76,7 @@ def test_refused_calling_aes_hold_no_slot(real_rq: bytes) -> None:
         answers = [_send_and_wait(real_rq, scp.port) for _ in range(40)]  # well past 10 slots
         assert all(a[:1] == b"\x03" and a[-1] == 3 for a in answers)  # A-ASSOCIATE-RJ, calling AE unknown
         assert _association_threads() == 0  # none of them ever became an Association
+        assert not scp._server.penalties.blocked("127.0.0.1")  # a refused AE title is no strike
         took = _echo(scp.port)
         assert took is not None and took < MAX_ECHO_S, took
 
@@ -113,30 +105,31 @@ def _mutants(rq: bytes, n: int, seed: int = 15) -> list[bytes]:
     return out
 
 
-def test_mutated_requests_hold_no_slot_and_memory_returns(real_rq: bytes) -> None:
-    """A configured device on another address sends mutants of a real request, 20 at a time; the
-    decodable ones become associations, but that address holds at most half of the slots."""
+def test_mutated_requests_hold_no_slot_and_memory_returns(real_rq: bytes, tmp_path: Path) -> None:
+    """A configured device on another address (in its own process) sends mutants of a real request,
+    20 at a time; the decodable ones become associations, but that address holds at most half of the
+    slots, and the real peer's echoscu is served during and after."""
+    batch = tmp_path / "mutants.pickle"
+    batch.write_bytes(pickle.dumps(_mutants(real_rq, 300)))
     with StorageSCP(_config(), MemorySink(), port=0) as scp:
         assert _echo(scp.port) is not None
         threads_before, before = threading.active_count(), rss_bytes()
-        mutants = _mutants(real_rq, 300)
-        barrier = threading.Semaphore(20)  # 20 hostile connections at a time
-
-        def one(data: bytes) -> None:
-            with barrier:
-                _send_and_wait(data, scp.port, HOSTILE_HOST)
-
-        workers = [threading.Thread(target=one, args=(m,)) for m in mutants]
-        for w in workers:
-            w.start()
-        during = _echo(scp.port)
-        for w in workers:
-            w.join(30)
+        device = subprocess.Popen([sys.executable, "-m", "tests.core.hostile_sender", str(scp.port), HOSTILE_HOST,
+                                   str(batch)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert device.stdout is not None and device.stdout.readline().strip() == "started"
+            during = [_echo(scp.port) for _ in range(2)]
+            assert device.stdout.readline().strip() == "done"
+        finally:
+            device.kill()
+            device.wait(10)
         after = _echo(scp.port)
         time.sleep(2.5)  # any association from a decodable mutant waits at most 2 s for its request
         growth = rss_bytes() - before
-        assert during is not None and during < MAX_ECHO_S, during
+        assert all(t is not None and t < MAX_ECHO_S for t in during), during
         assert after is not None and after < MAX_ECHO_S, after
+        assert scp._server.penalties.blocked(HOSTILE_HOST)  # its malformed requests got it blocked
+        assert not scp._server.penalties.blocked("127.0.0.1")
         assert threading.active_count() <= threads_before + 2, threading.enumerate()
         assert growth < 32 << 20, f"memory grew by {growth >> 20} MiB"
 
@@ -209,3 +202,13 @@ def test_one_address_holds_at_most_half_of_the_slots() -> None:
             for a in held:
                 if a.is_established:
                     a.release()
+
+
+def test_a_block_needs_repeated_malformed_requests_and_ends() -> None:
+    from app.network.pynetdicom_internals.preassoc import Penalties
+
+    penalties = Penalties(strikes=3, window=10.0, cooldown=0.3)
+    assert [penalties.strike("10.0.0.9") for _ in range(3)] == [False, False, True]
+    assert penalties.blocked("10.0.0.9") and not penalties.blocked("10.0.0.8")
+    time.sleep(0.4)
+    assert not penalties.blocked("10.0.0.9")

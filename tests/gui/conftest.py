@@ -49,15 +49,18 @@ def assert_real_rendering(pixels: np.ndarray, min_colours: int = 20) -> None:
 
 
 @contextlib.contextmanager
-def main_window(qtbot, home: Path):  # type: ignore[no-untyped-def]
-    """The real main window on a workstation of ``home`` (shown; closed with its services afterwards)."""
+def main_window(qtbot, home: Path, user: str = "tester", prepare=None):  # type: ignore[no-untyped-def]
+    """The real main window on a workstation of ``home`` (shown; closed with its services afterwards);
+    ``prepare(ws)`` runs before the window is built (accounts, sign-in)."""
     from app.config import resolve_paths
     from app.ui.main_window import MainWindow
     from app.workstation import Workstation
 
     paths = resolve_paths(str(home))
     paths.config_dir.mkdir(parents=True, exist_ok=True)
-    ws = Workstation(paths, "tester")
+    ws = Workstation(paths, user)
+    if prepare is not None:
+        prepare(ws)
     win = MainWindow(ws)
     qtbot.addWidget(win)
     win.show()

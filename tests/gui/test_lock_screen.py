@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.core.net_peers import OUR_AET, free_port
-from tests.gui.conftest import qimage_to_array
+from tests.gui.conftest import main_window, qimage_to_array
 
 PASSWORD = "correct horse"
 DX = Path("cr_dx") / "dx_image.dcm"  # patient Dog^AVeryGood, ID 123456
@@ -77,26 +77,20 @@ def signed_in(qtbot, tmp_path: Path, shared_data: Path) -> Iterator[Any]:  # typ
     """The main window of a data dir with accounts alice and bob, alice signed in, the SCP listening."""
     from app.config import resolve_paths
     from app.network.nodes import LocalAE, Node, NodeConfig, save
-    from app.ui.main_window import MainWindow
-    from app.workstation import Workstation, security
+    from app.workstation import security
 
     home = tmp_path / "home"
-    paths = resolve_paths(str(home))
     cfg = NodeConfig(local=LocalAE(OUR_AET, free_port(), "127.0.0.1"))
     cfg.add(Node("modality", "STORESCU", "127.0.0.1", free_port()))
-    save(paths.config_dir, cfg)
-    ws = Workstation(paths, "os-user")
-    alice = security.add_user(ws, "alice", PASSWORD, "Dr Alice Example")
-    security.add_user(ws, "bob", "battery staple", by=alice)
-    ws.sign_in("alice", PASSWORD)
-    win = MainWindow(ws)
-    qtbot.addWidget(win)
-    win.show()
-    try:
+    save(resolve_paths(str(home)).config_dir, cfg)
+
+    def accounts(ws: Any) -> None:
+        alice = security.add_user(ws, "alice", PASSWORD, "Dr Alice Example")
+        security.add_user(ws, "bob", "battery staple", by=alice)
+        ws.sign_in("alice", PASSWORD)
+
+    with main_window(qtbot, home, "os-user", accounts) as win:
         yield win
-    finally:
-        win.close()
-        ws.close()
 
 
 def _open_dx(qtbot, win, shared_data: Path) -> None:  # type: ignore[no-untyped-def]

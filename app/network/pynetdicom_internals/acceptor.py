@@ -36,7 +36,7 @@ class HardenedHandler(RequestHandler):
             started = time.monotonic()
             request = None
             if not isinstance(sock, ssl.SSLSocket) or self._tls_handshake(started):
-                request = preassoc.read_request(sock, host, server.limits, started)
+                request = preassoc.read_request(sock, host, server.limits, started, server.penalties)
         if request is None:
             _close(sock)
             return
@@ -124,6 +124,11 @@ class HardenedServer(ThreadedAssociationServer):
     limits: Limits = Limits()
     gate: preassoc.PendingGate = preassoc.PendingGate(4, 64)
     slots: preassoc.AddressSlots = preassoc.AddressSlots(None)
+    penalties: preassoc.Penalties = preassoc.Penalties()
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        """A blocked address is closed at accept, before any thread or read."""
+        return not self.penalties.blocked(str(client_address[0]))
     daemon_threads = True
     block_on_close = False
 
@@ -144,6 +149,7 @@ def start(ae: Any, address: tuple[str, int], *, limits: Limits, ssl_context: ssl
     server.limits = limits
     server.gate = preassoc.PendingGate(limits.pending_per_address, limits.pending_total)
     server.slots = preassoc.AddressSlots(limits.associations_per_address)
+    server.penalties = preassoc.Penalties()
     threading.Thread(target=server.serve_forever, name=f"DicomServer@{address[1]}", daemon=True).start()
     ae._servers.append(server)
     return server

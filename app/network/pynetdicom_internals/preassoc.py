@@ -53,6 +53,33 @@ class AddressSlots:
             return True
 
 
+class Penalties:
+    """Addresses that sent malformed requests: ``strikes`` of them within ``window`` s block the
+    address for ``cooldown`` s, its connections then closed at accept (no thread, no parsing).
+    Refused AE titles and slow peers are no strike: only bytes no DICOM peer would send."""
+
+    def __init__(self, strikes: int = 10, window: float = 10.0, cooldown: float = 30.0) -> None:
+        self._strikes, self._window, self.cooldown = strikes, window, cooldown
+        self._lock = threading.Lock()
+        self._recent: dict[str, list[float]] = {}
+        self._until: dict[str, float] = {}
+
+    def strike(self, host: str) -> bool:
+        """Count one malformed request; True when this strike blocks the address."""
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._recent.get(host, []) if now - t < self._window] + [now]
+            self._recent[host] = recent
+            if len(recent) < self._strikes or self._until.get(host, 0.0) > now:
+                return False
+            self._until[host], self._recent[host] = now + self.cooldown, []
+            return True
+
+    def blocked(self, host: str) -> bool:
+        with self._lock:
+            return self._until.get(host, 0.0) > time.monotonic()
+
+
 def refuse(sock: socket.socket, peer: str, reason: str, limits: Limits | None, pdu: bytes = ABORT_PDU) -> None:
     """Log and report the refusal, send ``pdu`` (best effort) and shut the connection down."""
     LOG.warning("refusing association from %s: %s", peer, reason)
@@ -143,8 +170,21 @@ def _decode_check(pdu: bytes) -> str | None:
     return None
 
 
-def read_request(sock: socket.socket, peer: str, limits: Limits, started: float) -> bytes | None:
-    """The whole A-ASSOCIATE-RQ, checked (length, deadline, decoding, access); None once refused."""
+def read_request(sock: socket.socket, peer: str, limits: Limits, started: float,
+                 penalties: Penalties | None = None) -> bytes | None:
+    """The whole A-ASSOCIATE-RQ, checked (length, deadline, decoding, access); None once refused.
+    A malformed request is a strike against ``peer`` in ``penalties``."""
+
+    def malformed(reason: str) -> None:
+        refuse(sock, peer, reason, limits)
+        if penalties is not None and penalties.strike(peer):
+            LOG.warning("blocking %s for %.0f s: repeated malformed requests", peer, penalties.cooldown)
+            if limits.on_refused is not None:
+                try:
+                    limits.on_refused(peer, "blocked for a while after repeated malformed requests")
+                except Exception:
+                    LOG.exception("on_refused callback failed")
+
     end = None if limits.request_deadline is None else started + limits.request_deadline
     header = _recv_exact(sock, 6, end)
     if header is None:
@@ -152,7 +192,7 @@ def read_request(sock: socket.socket, peer: str, limits: Limits, started: float)
         return None
     pdu_type, _, length = struct.unpack(">BBL", header)
     if pdu_type != 0x01 or not 68 <= length <= RQ_CAP:
-        refuse(sock, peer, f"expected an A-ASSOCIATE-RQ, got PDU type {pdu_type:#04x} of {length} bytes", limits)
+        malformed(f"expected an A-ASSOCIATE-RQ, got PDU type {pdu_type:#04x} of {length} bytes")
         return None
     body = _recv_exact(sock, length, end)
     if body is None:
@@ -161,7 +201,7 @@ def read_request(sock: socket.socket, peer: str, limits: Limits, started: float)
     pdu = header + body
     problem = _decode_check(pdu)
     if problem is not None:
-        refuse(sock, peer, problem, limits)
+        malformed(problem)
         return None
     return pdu if _access_ok(sock, peer, pdu, limits) else None
 
