@@ -1,7 +1,8 @@
 """A private PostgreSQL server for the group-reading tests (session-scoped fixture ``pg_server``).
 
 initdb into a temporary folder, a free port on 127.0.0.1, the unix socket in that folder; stopped and
-removed at the end of the session. initdb refuses to run as root: as root the server runs as ``nobody``
+removed at the end of the session (and killed if the thread that started it dies: start and restart it
+from the test's own thread). initdb refuses to run as root: as root the server runs as ``nobody``
 (the folder is given to it), as a normal user it runs as that user. PostgreSQL missing is a failure.
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import json
 import sys
 
@@ -36,6 +37,7 @@ def execute(args: argparse.Namespace) -> int:
             except Cancelled as exc:
                 result, code = getattr(exc, "result", None), 130
             except (NetworkError, DicomWebError, OSError, ValueError) as exc:
+                logging.getLogger(__name__).debug("retrieve failed", exc_info=True)
                 print(f"telerad retrieve: {exc}", file=sys.stderr)
                 code = 1
     if result is not None:

@@ -1,7 +1,8 @@
 """`telerad screenshot STUDY_UID --out PNG [--layout 2x2] [--series UID] [--mpr]`: render a view headless.
 
-The study is hung as in the viewer (hanging protocol, priors), or the given series first;
-each viewport shows its middle frame with overlays, rendered by offscreen VTK (no X needed).
+The study is hung as the window hangs it (``app.viewer.hang``: the user's and the default hanging protocols,
+priors, window presets, mirroring; ``--layout`` re-lays the plan out), or the given series first;
+each viewport shows the image the window shows first, with overlays, rendered by offscreen VTK (no X needed).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from app.cli.context import window_arg, workstation
 
@@ -32,36 +34,45 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def _picks(cache: object, args: argparse.Namespace, content: object) -> tuple[str, list]:
-    from app.viewer.layout import assign, choose_protocol, default_protocols, parse_layout
+def _plan(cache: Any, ws: Any, args: argparse.Namespace, content: Any) -> Any:
+    """The window's hanging plan (user rules first), re-laid out by ``--layout``; or ``--series`` first."""
+    from app.viewer.hang import given_series_plan, plan_study, relayout, user_protocols_file
 
-    series = content.series  # type: ignore[attr-defined]
     if args.series:
-        by_uid = {s.series_instance_uid: s for s in series}
-        first = [by_uid[u] for u in args.series if u in by_uid]
-        missing = [u for u in args.series if u not in by_uid]
-        if missing:
-            raise LookupError(f"series not in study: {', '.join(missing)}")
-        layout = args.layout or ("1x1" if len(first) == 1 else "1x2" if len(first) == 2 else "2x2")
-        rest = [s for s in series if s not in first]
-        rows, cols = parse_layout(layout)
-        return layout, (first + rest + [None] * rows * cols)[: rows * cols]
-    protocol = choose_protocol(default_protocols(), content.modalities, content.body_part)  # type: ignore[attr-defined]
-    priors = [s for _, s in content.priors]  # type: ignore[attr-defined]
-    if not priors and not args.layout:
-        protocol.layout = "1x1"
-    if args.layout:
-        protocol.layout = args.layout
-    return protocol.layout, assign(protocol, series, priors)
+        return given_series_plan(content, args.series, args.layout)
+    plan, notice = plan_study(cache, content, user_protocols_file(ws.paths.config_dir))
+    if notice:
+        print(f"telerad screenshot: {notice}", file=sys.stderr)
+    return relayout(plan, args.layout)
+
+
+def _models(cache: Any, content: Any, plan: Any, window: Any) -> list[Any]:
+    """A viewport model per cell of the plan's first page, opened, windowed and mirrored as the viewer does."""
+    from app.viewer.hang import apply_cell_to_model, open_cells
+    from app.viewer.loading import attach_extras
+    from app.viewer.measurements import StudyAnnotations
+    from app.viewer.viewport_model import ViewportModel
+
+    models: list[Any] = []
+    for cell, opened in zip(plan.cells, open_cells(cache, content, plan.cells)):
+        if opened is None:
+            models.append(None)
+            continue
+        model = ViewportModel(StudyAnnotations(opened.info.study_uid))
+        model.set_series(opened.info, opened.frames, opened.first)
+        apply_cell_to_model(model, cell)
+        attach_extras(model, content)
+        if window:
+            model.state.set_window(window)
+        models.append(model)
+    return models
 
 
 def execute(args: argparse.Namespace) -> int:
     from app.dicom.codecs import DecodeError
     from app.viewer.layout import parse_layout
-    from app.viewer.loading import attach_extras, open_series, study_content
-    from app.viewer.measurements import StudyAnnotations
+    from app.viewer.loading import study_content
     from app.viewer.offscreen_view import render_layout, save_png
-    from app.viewer.viewport_model import ViewportModel
 
     try:
         width, height = _size(args.size)
@@ -82,19 +93,8 @@ def execute(args: argparse.Namespace) -> int:
         if not content.series:
             print("telerad screenshot: the study has no displayable image series", file=sys.stderr)
             return 1
-        layout, picks = _picks(cache, args, content)
-        models = []
-        for summary in picks:
-            if summary is None:
-                models.append(None)
-                continue
-            opened = open_series(cache, summary.series_instance_uid, summary)
-            model = ViewportModel(StudyAnnotations(opened.info.study_uid))
-            model.set_series(opened.info, opened.frames, opened.first)
-            attach_extras(model, content)
-            if args.window:
-                model.state.set_window(args.window)
-            models.append(model)
+        plan = _plan(cache, ws, args, content)
+        models = _models(cache, content, plan, args.window)
     except (LookupError, DecodeError) as exc:
         print(f"telerad screenshot: {exc}", file=sys.stderr)
         return 1
@@ -102,12 +102,13 @@ def execute(args: argparse.Namespace) -> int:
         ws.close()
     from app.viewer.sync import align_models
 
-    align_models(models)
-    rows, cols = parse_layout(layout)
+    # as the window: each series at the image it shows first (synced scrolling keeps that offset)
+    align_models(models, sync=False, lines=plan.protocol.reference_lines)
+    rows, cols = parse_layout(plan.layout)
     save_png(render_layout(models, rows, cols, width, height), args.out)
     with workstation(args) as ws:
         ws.record_access(args.study, "screenshot")
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out} ({plan.protocol.name}, {plan.layout})")
     return 0
 
 

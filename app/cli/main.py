@@ -34,6 +34,7 @@ COMMANDS = {
     "orders": ("app.cli.cmd_orders", "orders received from the RIS (HL7), with their study or awaiting images"),
     "critical": ("app.cli.cmd_critical", "the night's critical results: who was told, how, time from image arrival"),
     "export": ("app.cli.cmd_export", "export a study de-identified (PS3.15 Annex E) to a folder or ZIP"),
+    "tat": ("app.cli.cmd_tat", "turnaround dashboard per facility and priority (the group's with --group)"),
     "readers": ("app.cli.cmd_readers", "group reading (--group URL): reader profiles and facilities"),
     "audit": ("app.cli.cmd_audit", "the local audit log: verify its hash chain, export spool status, flush"),
     "user": ("app.cli.cmd_user", "workstation user accounts (sign-in, report author): add, list, passwd"),

@@ -15,7 +15,8 @@ from app.tasks import Progress
 class TerminalProgress:
     """Prints a progress bar on a TTY, or a line every few seconds otherwise."""
 
-    def __init__(self, label: str, stream: TextIO = sys.stderr, width: int = 30) -> None:
+    def __init__(self, label: str, stream: TextIO | None = None, width: int = 30) -> None:
+        stream = sys.stderr if stream is None else stream  # at call time: sys.stderr may have been replaced
         self.label, self.stream, self.width = label, stream, width
         self.tty = stream.isatty()
         self._last = 0.0

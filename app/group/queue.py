@@ -145,11 +145,12 @@ def next_case(db: "GroupDB", reader: str, *, lease: float = LEASE_SECONDS, token
     return db.run(work, transaction=False)
 
 
-def renew(db: "GroupDB", reader: str, *, lease: float = LEASE_SECONDS) -> list[str]:
+def renew(db: "GroupDB", reader: str, *, lease: float = LEASE_SECONDS, retry_for: Optional[float] = None) -> list[str]:
     """Extend every lease ``reader`` holds (also one that expired while no one took the study)."""
     rows = db.run(lambda conn: conn.execute(
         "UPDATE studies SET lease_until = now() + make_interval(secs => %s) WHERE claimed_by = %s "
-        "AND status = 'in_progress' RETURNING study_uid", (lease, reader)).fetchall())
+        "AND status = 'in_progress' RETURNING study_uid", (lease, reader)).fetchall(), retry_for=retry_for,
+        transaction=False)
     return [uid for (uid,) in rows]
 
 
@@ -235,11 +236,3 @@ def history(db: "GroupDB", study_uid: str) -> list[dict[str, Any]]:
         "SELECT at, actor, action, detail FROM study_events WHERE study_uid = %s ORDER BY id",
         (study_uid,)).fetchall())
     return [{"at": at.isoformat(), "actor": actor, "action": action, **detail} for at, actor, action, detail in rows]
-
-
-def expire(db: "GroupDB") -> int:
-    """Put expired claims back to unread (the queue already treats them as queued; this tidies the listing)."""
-    rows = db.run(lambda conn: conn.execute(
-        "UPDATE studies SET status = 'unread', claimed_by = NULL, claim_token = NULL, lease_until = NULL "
-        "WHERE status = 'in_progress' AND lease_until < now() RETURNING study_uid").fetchall())
-    return len(rows)

@@ -56,8 +56,10 @@ _V1 = (
         published_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now()
     )""",
-    # the queue in reading order: STAT first, then the turnaround clock (only studies still to read)
-    "CREATE INDEX studies_queue ON studies (queue_rank, due, priority_rank, study_uid) "
+    # one queue per (facility, patient state) in reading order: STAT first, then the turnaround clock
+    # (studies still to read); "next case" merges the queues the reader is credentialed and licensed for (a
+    # walk past the studies they may not read would grow with every study others leave queued)
+    "CREATE INDEX studies_queue ON studies (facility, patient_state, queue_rank, due, priority_rank, study_uid) "
     "WHERE status IN ('unread', 'in_progress')",
     "CREATE INDEX studies_patient ON studies (patient_key) WHERE status IN ('unread', 'in_progress')",
     "CREATE INDEX studies_claimed ON studies (claimed_by) WHERE claimed_by IS NOT NULL",
@@ -90,7 +92,7 @@ RETURNS TABLE (o_uid text, o_reader text, o_facility text, o_priority text, o_du
 LANGUAGE plpgsql AS $fn$
 DECLARE
   v_cap integer; v_subs boolean; v_held integer; v_mine text[]; v_skip text[] := '{}';
-  v_uid text; v_patient text; v_previous text;
+  v_uid text; v_patient text; v_previous text; v_facilities text[]; v_states text[];
 BEGIN
   -- a retry of a request that committed before its connection was lost gets the same claim
   RETURN QUERY SELECT s.study_uid, s.claimed_by, s.facility, s.priority, s.due, s.lease_until, ''::text
@@ -106,15 +108,20 @@ BEGIN
     RETURN QUERY SELECT NULL::text, NULL::text, NULL::text, NULL::text, NULL::timestamptz, NULL::timestamptz, 'cap';
     RETURN;
   END IF;
+  SELECT array_agg(f.facility), array_agg(l.state) INTO v_facilities, v_states
+    FROM reader_facilities f JOIN reader_licenses l ON l.reader = f.reader WHERE f.reader = p_reader;
   FOR pass IN 1..2 LOOP
     CONTINUE WHEN pass = 1 AND cardinality(v_mine) = 0;
     LOOP
       IF pass = 1 THEN  -- same-patient affinity: this reader's patients first
         SELECT s.study_uid, s.patient_key, s.claimed_by INTO v_uid, v_patient, v_previous FROM studies s
           WHERE s.patient_key = ANY(v_mine) AND @ELIGIBLE@ @ORDER@;
-      ELSE
-        SELECT s.study_uid, s.patient_key, s.claimed_by INTO v_uid, v_patient, v_previous FROM studies s
-          WHERE @ELIGIBLE@ @ORDER@;
+      ELSE  -- the head of each queue the reader may read (locked), the most urgent of them
+        SELECT c.study_uid, c.patient_key, c.claimed_by INTO v_uid, v_patient, v_previous
+          FROM unnest(v_facilities, v_states) AS q(facility, state) CROSS JOIN LATERAL (
+            SELECT s.study_uid, s.patient_key, s.claimed_by, s.queue_rank, s.due, s.priority_rank FROM studies s
+            WHERE s.facility = q.facility AND s.patient_state = q.state AND @ELIGIBLE@ @ORDER@) c
+          ORDER BY c.queue_rank, c.due, c.priority_rank, c.study_uid LIMIT 1;
       END IF;
       EXIT WHEN NOT FOUND;
       IF v_patient <> '' AND NOT (pg_try_advisory_xact_lock(@LOCK@, hashtext(v_patient)) AND NOT EXISTS (
@@ -147,7 +154,19 @@ def _next_case_function() -> str:
             .replace("@LOCK@", str(PATIENT_LOCK_CLASS)))
 
 
-STEPS: Sequence[Sequence[str]] = ((*_V1, _next_case_function()),)
+# v2: a notification on every change of the shared worklist (LISTEN telerad_worklist: app.group.live)
+_V2 = (
+    """CREATE FUNCTION group_notify_worklist() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+      PERFORM pg_notify('telerad_worklist', lower(TG_OP));
+      RETURN NULL;
+    END
+    $fn$""",
+    "CREATE TRIGGER studies_changed AFTER INSERT OR UPDATE OR DELETE ON studies "
+    "FOR EACH STATEMENT EXECUTE FUNCTION group_notify_worklist()",
+)
+
+STEPS: Sequence[Sequence[str]] = ((*_V1, _next_case_function()), _V2)
 SCHEMA_VERSION = len(STEPS)
 
 

@@ -41,8 +41,8 @@ def describe(notice: CriticalNotice) -> str:
     role = f" ({notice.role})" if notice.role else ""
     back = "read back confirmed" if notice.read_back else "read back not confirmed"
     note = f"; {notice.note}" if notice.note else ""
-    return f"Communicated to {notice.recipient}{role} by {notice.method}; {back}; recorded by {notice.recorded_by}" \
-           + note
+    told = f"Communicated to {notice.recipient}{role} by {notice.method}"
+    return f"{told}; {back}; recorded by {notice.recorded_by}{note}"
 
 
 def _dtm(iso: str) -> str:

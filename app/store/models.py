@@ -24,7 +24,7 @@ class StoreResult:
     patient_id: str | None = field(default=None, repr=False)  # for audit hashing only; never log
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StudySummary:
     """One row of the study list."""
 

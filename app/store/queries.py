@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,29 @@ ORDER BY st.study_date DESC, st.study_time DESC, st.id DESC
 _FLAGS = ((), ("incomplete",), ("conflict",), ("conflict", "incomplete"))
 
 
-def _study_values(r: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A row of ``_STUDY_SQL`` as the field values of :class:`StudySummary`, in order."""
-    mods = r[10]
-    return (*r[:10], tuple(m for m in mods.split("\\") if m) if mods else (), *r[11:18],
-            _FLAGS[2 * bool(r[18]) + bool(r[19])], *r[20:24], _incomplete_reason(r),
-            r[25] if r[19] else None)
+_MODS: dict[str, tuple[str, ...]] = {}  # modalities text -> the one shared tuple
+
+
+def _mods(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return ()
+    found = _MODS.get(text)
+    if found is None:
+        if len(_MODS) > 10_000:
+            _MODS.clear()
+        found = _MODS[text] = tuple(sys.intern(m) for m in text.split("\\") if m)
+    return found
+
+
+def _study_values(r: tuple[Any, ...], s: Any = None) -> tuple[Any, ...]:
+    """A row of ``_STUDY_SQL`` as the field values of :class:`StudySummary`, in order. ``s``: a dict's
+    ``setdefault``, so repeated values of low-cardinality columns are one object across the rows listed."""
+    if s is None:
+        s = {}.setdefault
+    return (*r[:3], s(r[3], r[3]), s(r[4], r[4]), s(r[5], r[5]), s(r[6], r[6]), s(r[7], r[7]), s(r[8], r[8]),
+            r[9], _mods(r[10]), r[11], r[12], s(r[13], r[13]), s(r[14], r[14]), s(r[15], r[15]), s(r[16], r[16]),
+            s(r[17], r[17]), _FLAGS[2 * bool(r[18]) + bool(r[19])], s(r[20], r[20]), s(r[21], r[21]),
+            s(r[22], r[22]), s(r[23], r[23]), _incomplete_reason(r), r[25] if r[19] else None)
 
 
 def _incomplete_reason(r: tuple[Any, ...]) -> str:
@@ -49,7 +67,8 @@ def study_rows(db: sqlite_utils.Database, study_uid: str | None = None) -> list[
         rows = db.execute(_STUDY_SQL.format(where="")).fetchall()
     else:
         rows = db.execute(_STUDY_SQL.format(where="AND st.study_uid = ?"), [study_uid]).fetchall()
-    return [_study_values(r) for r in rows]
+    shared = {}.setdefault
+    return [_study_values(r, shared) for r in rows]
 
 
 STUDY_FIELDS: tuple[str, ...] = tuple(StudySummary.__dataclass_fields__)
@@ -97,14 +116,16 @@ def study_listing(db: sqlite_utils.Database, previous: StudyListing | None = Non
     changed = [i for i, h in prints if old.get(i) != h]
     if previous is None or len(changed) > len(prints) // 2:
         rows = db.execute(_BY_IDS_SQL.format(where="")).fetchall()
-        by_id = {r[0]: StudySummary(*_study_values(r[1:])) for r in rows}
+        shared = {}.setdefault
+        by_id = {r[0]: StudySummary(*_study_values(r[1:], shared)) for r in rows}
     else:
         by_id = {i: previous.by_id[i] for i in (r[0] for r in prints) if i in previous.by_id}
+        shared = {}.setdefault
         for start in range(0, len(changed), _CHUNK):
             ids = changed[start:start + _CHUNK]
             where = f"AND st.id IN ({', '.join('?' * len(ids))})"
             for r in db.execute(_BY_IDS_SQL.format(where=where), ids).fetchall():
-                by_id[r[0]] = StudySummary(*_study_values(r[1:]))
+                by_id[r[0]] = StudySummary(*_study_values(r[1:], shared))
     fingerprints = {i: h for i, h in prints if i in by_id}
     return StudyListing(version, [by_id[r[0]] for r in prints if r[0] in by_id], fingerprints, by_id)
 

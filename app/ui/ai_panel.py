@@ -1,5 +1,6 @@
 """The AI results panel above the report: the open study's AI findings (triage SR, SEG) with Accept / Reject;
-the decision goes through the workstation (AI store, audit, the report's findings) and the row refreshes."""
+the decision goes through the workstation (AI store, audit, the report's findings) and the row refreshes.
+The viewer is told too: "AI: suspected ICH (not reviewed / accepted / rejected)" over the images."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class AiPanel(QFrame):
     decided = Signal(str)  # study UID: its report and worklist row changed
     decision_started = Signal(str)  # study UID: the report's unsaved edits are saved first
     status_message = Signal(str)
+    findings_shown = Signal(str, object)  # study UID, {finding label: decision}: for the viewer's corner text
 
     def __init__(self, ws: "Workstation", bridge: "TaskBridge", parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
@@ -49,6 +51,7 @@ class AiPanel(QFrame):
             label.setStyleSheet("color: #f9a825")
             self.rows.addWidget(label)
         self.setVisible(bool(views or problems))
+        self.findings_shown.emit(study_uid, {v.finding.label: v.decision for v in views})
 
     def _row(self, view: Any) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -112,4 +115,12 @@ def attach_ai_panel(window: Any) -> AiPanel:
     panel.decision_started.connect(lambda _uid: window.report_area.flush())
     panel.decided.connect(lambda uid: (window.report_area.open_study(uid), window.worklist_panel.show_study(uid)))
     panel.status_message.connect(lambda text: window.statusBar().showMessage(text, 10000))
+    panel.findings_shown.connect(lambda uid, found: _to_viewer(window, uid, found))
     return panel
+
+
+def _to_viewer(window: Any, study_uid: str, findings: dict[str, str]) -> None:
+    """Name the AI findings over the study's images (a rejected finding's SEG is no longer drawn)."""
+    viewer = window.viewer_area.viewer
+    if viewer is not None:
+        viewer.set_ai_findings(study_uid, findings)

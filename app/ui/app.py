@@ -41,10 +41,10 @@ def run_gui(paths: Paths, user: str, demo: bool = True, quit_after_ms: Optional[
         if window.panels_window is None:  # a saved two-screen arrangement has placed the window already
             window.setGeometry(window.screen().availableGeometry())  # maximized even without a window manager
             window.showMaximized()
-        if open_study:  # once the worklist is listed (it knows the priors)
-            window.worklist_panel.entries_loaded.connect(lambda _n: window.open_in_reading_mode(open_study),
-                                                         Qt.ConnectionType.SingleShotConnection)
+        if open_study:  # first: the worklist loads after it, in the background
+            window.open_in_reading_mode(open_study)
         start_up(window, paths, demo and open_study is None)
+        QTimer.singleShot(0, window.warm_up)  # after the first paint: viewer and VTK ready before the first open
         if not ws.accounts.any():  # first start (lone-reader mode until then): offer the first account
             window.lock_controller.offer_first_account()
         if quit_after_ms is not None:

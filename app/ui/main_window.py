@@ -286,8 +286,18 @@ class MainWindow(ReadingModeMixin, QMainWindow):
     def open_in_reading_mode(self, study_uid: str) -> None:
         """How a RIS launches the reader: the study with its priors and protocol, full screen on the image screen."""
         entry = self.worklist.entry(study_uid)
+        if entry is None and self.cache.get_study(study_uid) is not None:  # launched before the worklist is listed
+            from app.workstation.reading import track
+
+            entry = track(self.ws, study_uid)  # just this study (with its priors)
         self.open_study(study_uid, list(entry.priors) if entry is not None else [])
         self.set_reading_mode(True)
+
+    def warm_up(self) -> None:
+        """In idle time after the first paint: create the viewer and VTK so the first open does not wait."""
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(150, self.viewer_area.warm_up)
 
     def import_paths(self, paths: Sequence[Path], label: str = "Importing") -> TaskHandle:
         """Import files/folders/ZIPs/DICOMDIRs in the background, then refresh."""

@@ -31,6 +31,8 @@ class ReadingArea(QTabWidget):
         self.study_uid: Optional[str] = None
         self.context_actions: dict[str, list[Any]] = {}  # right-click menu of the viewports (set by the window)
         self._mpr_study: Optional[str] = None
+        from app.viewer.mpr.background import MprPrefetcher
+        self.mpr_prefetch = MprPrefetcher(bridge)  # the MPR volume, prepared once the 2D images are in
         placeholder = QLabel("Select a study on the worklist to read", alignment=Qt.AlignmentFlag.AlignCenter)
         placeholder.setStyleSheet("background:#111; color:#888; font-size:16px;")
         self.addTab(placeholder, "Images")
@@ -41,6 +43,7 @@ class ReadingArea(QTabWidget):
         """Show a study (with its priors, chosen by the viewer's hanging protocol)."""
         self.study_uid = study_uid
         self._ensure_viewer()
+        self.mpr_prefetch.start(study_uid)
         self.setCurrentIndex(0)
         self.viewer.open_study(self.cache, study_uid, self.bridge)
         if self.currentIndex() == 1:
@@ -49,12 +52,18 @@ class ReadingArea(QTabWidget):
     def _ensure_viewer(self) -> None:
         if self.viewer is not None:
             return
+        from app.viewer.hang import user_protocols_file
         from app.viewer.viewer_widget import ViewerWidget
 
-        self.viewer = ViewerWidget(protocols_path=self.paths.config_dir / "hanging_protocols.json")
+        self.viewer = ViewerWidget(protocols_path=user_protocols_file(self.paths.config_dir))
         self.viewer.context_actions = self.context_actions
         self.viewer.statusMessage.connect(self.statusMessage)
+        self.mpr_prefetch.watch(self.viewer, self.cache)
         self._replace_tab(0, self.viewer, "Images")
+
+    def warm_up(self) -> None:
+        """Create the viewer (and VTK) ahead of the first open, in idle time."""
+        self._ensure_viewer()
 
     def _replace_tab(self, index: int, widget: QWidget, title: str) -> None:
         old = self.widget(index)
@@ -74,6 +83,9 @@ class ReadingArea(QTabWidget):
         from app.viewer.mpr.loader import load_mpr_volume, pick_series
 
         if self.study_uid is None:
+            return
+        if self.mpr_prefetch.take(self.study_uid, self._show_mpr, self.statusMessage.emit):
+            self._mpr_study = self.study_uid  # prepared in the background (or being prepared)
             return
         series_uid = pick_series(self.cache, self.study_uid)
         if series_uid is None:

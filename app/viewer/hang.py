@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
-from app.hanging import Plan, SeriesFacts, StudyFacts, hang, protocols_for
+from app.hanging import Cell, Plan, Protocol, SeriesFacts, StudyFacts, hang, protocols_for
 from app.hanging.facts import image_facts
+from app.hanging.rules import parse_layout
 from app.viewer.loading import OpenedSeries, StudyContent, open_series
 from app.viewer.presets import CT_PRESETS
 from app.viewer.state import Window
 
 log = logging.getLogger(__name__)
 
+#: The user's hanging protocols, in the data dir's config folder (tried before the defaults).
+USER_FILE = "hanging_protocols.json"
 #: Series whose images are read for laterality / view (projection radiography: few, large images).
 VIEWS_MODALITIES = frozenset({"MG", "CR", "DX"})
 MAX_VIEW_IMAGES = 64
@@ -104,3 +108,60 @@ def sharing(info: Any, frames: Any, cell: Any = None) -> OpenedSeries:
     sop = cell.sop_uid if cell is not None else ""
     first = info.sop_uids.index(sop) if sop and sop in info.sop_uids else info.frame_count // 2
     return OpenedSeries(info, frames, first)
+
+
+def user_protocols_file(config_dir: Path) -> Path:
+    return Path(config_dir) / USER_FILE
+
+
+def relayout(plan: Plan, layout: Optional[str]) -> Plan:
+    """``plan`` in another ``layout``: the cells of all its pages, in order, fill the first page."""
+    if layout is None or layout == plan.layout:
+        return plan
+    rows, cols = parse_layout(layout)
+    cells = [c for page in plan.pages for c in page][: rows * cols]
+    return replace(plan, layout=layout, pages=[cells + [Cell() for _ in range(rows * cols - len(cells))]])
+
+
+def given_series_plan(content: StudyContent, series_uids: Sequence[str], layout: Optional[str] = None) -> Plan:
+    """The given series first (the header's window), then the study's others in order; the layout fits
+    the given ones unless ``layout``. LookupError naming series the study does not have."""
+    uids = [s.series_instance_uid for s in content.series]
+    missing = [u for u in series_uids if u not in uids]
+    if missing:
+        raise LookupError(f"series not in study: {', '.join(missing)}")
+    n = len(series_uids)
+    layout = layout or ("1x1" if n == 1 else "1x2" if n == 2 else "2x2")
+    order = [*series_uids, *(u for u in uids if u not in series_uids)]
+    rows, cols = parse_layout(layout)
+    cells = [Cell(u, study_uid=content.study_uid) for u in order][: rows * cols]
+    return Plan(Protocol("Series given", layout=layout, reference_lines=True), layout, [cells + [Cell()] * (rows * cols - len(cells))])
+
+
+def apply_cell_to_model(model: Any, cell: Optional[Cell]) -> None:
+    """A cell's window preset and mirror on a viewport model that just got its series."""
+    if cell is None or model.series is None:
+        return
+    window, name = preset_window(cell.window, model.series.modality)
+    if window is not None:
+        model.state.set_window(window, name)
+    if cell.flip:
+        model.state.flip_horizontal()
+
+
+def open_cells(cache: Any, content: StudyContent, cells: Sequence[Cell], *,
+               cancel: Optional[threading.Event] = None) -> list[Optional[OpenedSeries]]:
+    """What each cell shows, as the viewer opens it: a series shown twice is decoded once (``sharing``)."""
+    summaries = {s.series_instance_uid: s for s in (*content.series, *(s for _, g in content.priors for s in g))}
+    opened: dict[str, OpenedSeries] = {}
+    out: list[Optional[OpenedSeries]] = []
+    for cell in cells:
+        if not cell.series_uid:
+            out.append(None)
+        elif cell.series_uid in opened:
+            first = opened[cell.series_uid]
+            out.append(sharing(first.info, first.frames, cell))
+        else:
+            out.append(opened.setdefault(cell.series_uid, open_cell(
+                cache, cell.series_uid, summaries.get(cell.series_uid), cell.sop_uid, cancel=cancel)))
+    return out

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from typing import Any, Optional
 
 from app.hanging import Cell, Plan
-from app.viewer.hang import preset_window
-from app.viewer.layout import parse_layout
+from app.viewer.hang import apply_cell_to_model, relayout
 
 
 def apply_plan(viewer: Any, plan: Plan, layout: Optional[str] = None) -> None:
     """Hang page 1 of ``plan`` (``layout`` overrides the protocol's: the first cells fill it)."""
-    if layout is not None and layout != plan.layout:
-        rows, cols = parse_layout(layout)
-        cells = [c for page in plan.pages for c in page][: rows * cols]
-        plan = replace(plan, layout=layout, pages=[cells + [Cell() for _ in range(rows * cols - len(cells))]])
+    plan = relayout(plan, layout)
     viewer.plan = plan
     viewer.sync_action.setChecked(plan.protocol.sync)
     viewer.set_sync(plan.protocol.sync)
@@ -42,13 +37,7 @@ def show_page(viewer: Any, page: int) -> None:
 def apply_cell(view: Any, cell: Optional[Cell]) -> None:
     """A cell's window preset and mirror on a viewport that just got its series."""
     view.window_group = cell.window if cell is not None else ""  # linked W/L only within a group
-    if cell is None or view.model.series is None:
-        return
-    window, name = preset_window(cell.window, view.model.series.modality)
-    if window is not None:
-        view.model.state.set_window(window, name)
-    if cell.flip:
-        view.model.state.flip_horizontal()
+    apply_cell_to_model(view.model, cell)
 
 
 def protocol_from_screen(viewer: Any, name: str) -> Any:

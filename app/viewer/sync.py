@@ -149,18 +149,18 @@ def reference_lines(shown: SeriesInfo, s_index: int, others: Sequence[tuple[Seri
     return out
 
 
-def align_models(models: Sequence[object]) -> None:
+def align_models(models: Sequence[object], *, sync: bool = True, lines: bool = True) -> None:
     """Headless hanging: scroll every model to the first one's position (same frame of
-    reference only) and give each the reference lines of the others."""
+    reference only; ``sync``) and give each the reference lines of the others (``lines``)."""
     shown = [m for m in models if m is not None and m.series is not None]  # type: ignore[attr-defined]
     if not shown:
         return
     lead = shown[0]
-    for m in shown[1:]:
+    for m in shown[1:] if sync else ():
         if same_patient_space(lead.series, m.series):  # type: ignore[attr-defined]
             index = synced_frame(lead.series, lead.state.frame, m.series)  # type: ignore[attr-defined]
             if index is not None:
                 m.state.set_frame(index)  # type: ignore[attr-defined]
     planes = [(m.series, m.state.frame) for m in shown]  # type: ignore[attr-defined]
-    for m in shown:
+    for m in shown if lines else ():
         m.reference_lines = reference_lines(m.series, m.state.frame, planes)  # type: ignore[attr-defined]

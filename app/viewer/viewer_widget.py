@@ -49,6 +49,7 @@ class ViewerWidget(ReadingToolsMixin, SyncMixin, QWidget):
         self._cache: Any = None
         self._bridge: Any = None
         self._content: Optional[StudyContent] = None
+        self.ai_findings: dict[str, dict[str, str]] = {}  # study UID -> AI finding label -> decision
         self.plan: Any = None  # app.hanging.Plan of the open study
         self._waiting: dict[str, list[tuple[ViewportWidget, Any]]] = {}  # series being opened -> viewports
         self._loading: "weakref.WeakSet[Any]" = weakref.WeakSet()  # frame sources loading or loaded
@@ -244,8 +245,18 @@ class ViewerWidget(ReadingToolsMixin, SyncMixin, QWidget):
                 self.seriesLoaded.emit(i)
 
     def _attach_extras(self, view: ViewportWidget) -> None:
-        """GSPS (first PR referencing the image) and SEG objects of the study."""
+        """GSPS (first PR referencing the image), SEG objects and AI findings of the study."""
         attach_extras(view.model, self._content)
+        view.model.set_ai_findings(self.ai_findings.get(view.model.series.study_uid, {}))
+
+    def set_ai_findings(self, study_uid: str, findings: dict[str, str]) -> None:
+        """The study's AI findings with the reader's decisions (label -> pending / accepted / rejected), from
+        the window (app.ui.ai_panel): named over its images, a rejected finding's SEG no longer drawn."""
+        self.ai_findings[study_uid] = dict(findings)
+        for view in self.viewports:
+            if view.model.series is not None and view.model.series.study_uid == study_uid:
+                view.model.set_ai_findings(findings)
+                view.refresh(ALL)
 
     def _series_double_clicked(self, item: Any) -> None:
         uid = item.data(UID_ROLE)

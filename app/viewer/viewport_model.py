@@ -44,6 +44,7 @@ class ViewportModel:
         self.hover_text = ""  # value under the cursor (Interaction.move sets it)
         self.arrival_note = ""  # "Arriving: 142 of 300" while a retrieve fills this series in
         self.slab = Slab()  # thick-slab MIP / MinIP / average (app.viewer.slab)
+        self.ai_findings: dict[str, str] = {}  # AI finding label ("ICH") -> pending / accepted / rejected
         self._range: dict[int, float] = {}
         self._overlay_cache: dict[int, Optional[np.ndarray]] = {}
         self._per_series: dict[Any, Any] = {}  # header-derived values that do not change per frame
@@ -172,6 +173,17 @@ class ViewportModel:
         return self.values().shape
 
     # -- overlays ----------------------------------------------------------------------------
+    def set_ai_findings(self, findings: dict[str, str]) -> None:
+        """The study's AI findings and the reader's decisions (label -> pending / accepted / rejected): named in
+        the top-right corner; the SEG segments of a rejected finding are no longer drawn."""
+        if findings != self.ai_findings:
+            self.ai_findings, self._overlay_cache = dict(findings), {}
+
+    def _drawn(self, seg: Any, frames: list[Any]) -> list[Any]:
+        """``frames`` of ``seg`` without the segments that mark a finding the reader rejected."""
+        rejected = {label for label, decision in self.ai_findings.items() if decision == "rejected"}
+        return [f for f in frames if seg.findings.get(f.segment) not in rejected] if rejected else frames
+
     def overlay_layer(self) -> Optional[np.ndarray]:
         """RGBA layer of the current frame: overlay planes and SEG outlines (None if nothing)."""
         from app.viewer.seg import compose_rgba, overlay_plane_masks
@@ -188,7 +200,7 @@ class ViewportModel:
             planes = overlay_plane_masks(ds, ref.frame, shape) if ds is not None and _has_overlays(ds) else []
             segs, colours = [], {}
             for seg in self.segmentations:
-                segs += seg.masks_for(self.sop_uid(), ref.ipp, shape)
+                segs += self._drawn(seg, seg.masks_for(self.sop_uid(), ref.ipp, shape))
                 colours.update(seg.colours)
             self._overlay_cache[i] = compose_rgba(shape, planes, segs, colours)
         return self._overlay_cache[i]
@@ -230,6 +242,8 @@ class ViewportModel:
             text.bottom_right = f"{text.bottom_right}\nLOSSY".strip()
         if self.arrival_note:
             text.bottom_right = f"{self.arrival_note}\n{text.bottom_right}".strip()
+        if self.ai_findings:
+            text.top_right = "\n".join([text.top_right, *ai_lines(self.ai_findings)]).strip("\n")
         return text
 
     def orientation(self) -> dict[str, str]:
@@ -262,6 +276,15 @@ class ViewportModel:
     def new_measurement(self, kind: str) -> Measurement:
         assert self.series is not None
         return Measurement(kind, series_uid=self.series.series_uid, sop_uid=self.sop_uid(), frame=self.ref.frame)
+
+
+AI_DECISION_TEXT = {"pending": "not reviewed", "accepted": "accepted", "rejected": "rejected"}
+
+
+def ai_lines(findings: dict[str, str]) -> list[str]:
+    """``AI: suspected ICH (not reviewed)`` per finding, in the order given."""
+    return [f"AI: suspected {label} ({AI_DECISION_TEXT.get(decision, decision)})"
+            for label, decision in findings.items()]
 
 
 def _has_overlays(ds: Any) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
 from app.worklist.ai import NO_AI, AiMark, ai_clock_start
@@ -119,7 +119,7 @@ def choose_priority(override: str | None, fields: RequestFields, facts: Facts,
             found.append((Priority.parse(rule.result), "rule"))
         except ValueError:
             continue
-    if ai.raising:  # a suspected critical finding of an AI result (app.worklist.ai); last: a study STAT already
+    if ai.findings and ai.raising:  # a suspected critical finding of an AI result (app.worklist.ai); last: a study STAT already
         found.append((Priority.STAT, "ai"))  # keeps its source and clock (min keeps the first of equals)
     if not found:
         return Priority.ROUTINE, "default"
@@ -147,11 +147,14 @@ def build_entry(study: Any, *, local: bool, state: Mapping[str, Any], fields_row
     """One entry; ``state`` is the persisted row (it always exists once a study has been seen)."""
     fields = request_fields(fields_row, study)
     facts = facts_of(study, fields)
-    priority, source = choose_priority(state.get("priority_override"), fields, facts, rules.priority_rules,
-                                       order.priority, ai)
-    arrival = parse_time(state.get("arrival")) or datetime.now(timezone.utc)
-    target = rules.config.target(priority)
-    start = ai_clock_start(ai, arrival) if source == "ai" else arrival  # the site's clock rule for AI results
+    override = state.get("priority_override")
+    priority, source, target, sub = _memo(2, rules, (override, fields, facts, order.priority, ai),
+                                          lambda r, k: _decide(r, *k))
+    arrival = _parse_shared(state.get("arrival")) or datetime.now(timezone.utc)
+    if source == "ai":
+        due = ai_clock_start(ai, arrival) + target  # the site's clock rule for AI results
+    else:
+        due = _memo(3, rules, (arrival, arrival.tzinfo, target), lambda _r, k: k[0] + k[2])  # one datetime per distinct due
     return WorklistEntry(
         study_instance_uid=study.study_instance_uid, patient_id=study.patient_id,
         issuer_of_patient_id=study.issuer_of_patient_id, patient_name=study.patient_name,
@@ -160,13 +163,36 @@ def build_entry(study: Any, *, local: bool, state: Mapping[str, Any], fields_row
         modalities=tuple(study.modalities), body_part=study.body_part, institution=study.institution,
         referring_physician=study.referring_physician, department=fields.requesting_service,
         site=facts.site, local=local, num_series=study.num_series, num_instances=study.num_instances,
-        priority=priority, priority_source=source, arrival=arrival, due=start + target, target=target,
+        priority=priority, priority_source=source, arrival=arrival, due=due, target=target,
         reported_at=parse_time(state.get("reported_at")) or parse_time(report.signed_at),
         status=reading_status(Status(state.get("status") or "unread"), report),
-        claimed_by=state.get("claimed_by") or None, subspecialty=subspecialty(facts, rules.subspecialty_rules),
+        claimed_by=state.get("claimed_by") or None, subspecialty=sub,
         reference=bool(state.get("reference")), priors=priors, report=report, order=order, ai=ai,
         incomplete=incomplete_label(study),
     )
+
+
+def _decide(rules: RuleSet, override: str | None, fields: RequestFields, facts: Facts, order: str,
+            ai: AiMark) -> tuple[Priority, str, timedelta, str]:
+    """(priority, its source, turnaround target, subspecialty): what the rules decide for these inputs."""
+    priority, source = choose_priority(override, fields, facts, rules.priority_rules, order, ai)
+    return priority, source, rules.config.target(priority), subspecialty(facts, rules.subspecialty_rules)
+
+
+def _parse_shared(text: str | None) -> datetime | None:
+    """``parse_time``, one datetime object per distinct text (a batch of studies shares its arrival time)."""
+    if not text:
+        return None
+    try:
+        return _TIMES[text]
+    except KeyError:
+        if len(_TIMES) > 100_000:
+            _TIMES.clear()
+        value = _TIMES[text] = parse_time(text)
+        return value
+
+
+_TIMES: dict[str, datetime | None] = {}
 
 
 def incomplete_label(study: Any) -> str:

@@ -82,7 +82,7 @@ class WorklistDB:
         with self.lock:
             version = self._state_version()
             if self._states is None or self._states[0] != version:
-                self._states = (version, self._rows_by_uid("SELECT * FROM state"))
+                self._states = (version, self._rows_by_uid("SELECT * FROM state", shared=True))
             return self._states[1]
 
     def _state_version(self) -> tuple[int, int]:
@@ -95,11 +95,16 @@ class WorklistDB:
         with self.lock:
             return {r[0] for r in self.db.execute("SELECT study_uid FROM state")}
 
-    def _rows_by_uid(self, sql: str, params: list[Any] | None = None) -> dict[str, dict[str, Any]]:
-        """``study_uid`` -> row dict of a ``SELECT *`` (one cursor, no per-row wrapper)."""
+    def _rows_by_uid(self, sql: str, params: list[Any] | None = None, *,
+                     shared: bool = False) -> dict[str, dict[str, Any]]:
+        """``study_uid`` -> row dict of a ``SELECT *`` (one cursor, no per-row wrapper); ``shared``: equal text
+        values (statuses, timestamps of a batch) are one string object."""
         cursor = self.db.execute(sql, params or [])
         cols = [d[0] for d in cursor.description]
         at = cols.index("study_uid")
+        if shared:
+            one = {}.setdefault
+            return {r[at]: dict(zip(cols, [one(v, v) for v in r])) for r in cursor.fetchall()}
         return {r[at]: dict(zip(cols, r)) for r in cursor.fetchall()}
 
     def state(self, study_uid: str) -> dict[str, Any] | None:

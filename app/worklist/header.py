@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from app.worklist.types import Priority
@@ -82,6 +83,7 @@ def age_from_header(text: str) -> float | None:
     return {"Y": n, "M": n / 12, "W": n * 7 / 365.25, "D": n / 365.25}.get(text[3])
 
 
+@lru_cache(maxsize=65536)  # many studies share a birth date and a study date
 def age_from_dates(birth_date: str, study_date: str) -> float | None:
     """Age in years at the study date from DICOM DA strings, or None."""
     from datetime import date

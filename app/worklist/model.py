@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from app.store import Cache
 
 log = logging.getLogger(__name__)
+_INPUTS = ("local", "state", "fields_row", "rules", "priors", "report", "order", "ai")  # build_entry's keywords
 
 
 class ClaimedError(RuntimeError):
@@ -188,29 +189,23 @@ class Worklist:
         if everything == self._built_from and len(self._entries) == len(self._studies):
             return  # nothing changed since the last rebuild: keep every entry (and the reading order)
         self._built_from, self._ordered = everything, None
-        built, memo = {}, {}
+        built, memo, last_memo, rules, local, priors = {}, {}, self._memo, self._rules, self._local, self._priors
+        no_state: dict[str, Any] = {}
         for uid, s in self._studies.items():
-            inputs = dict(local=uid in self._local, state=states.get(uid, {}), fields_row=fields.get(uid),
-                          rules=self._rules, priors=self._priors.get(uid, ()), report=marks.get(uid, NO_REPORT),
-                          order=orders.get(uid, NO_ORDER), ai=ai.get(uid, NO_AI))
-            built[uid] = self._build_once(uid, s, inputs, memo)
+            # every input of the entry, in build_entry's keyword order (entries are pure functions of them):
+            # a refresh rebuilds only the studies whose summary, state, report, order... changed
+            key = (s, uid in local, states.get(uid, no_state), fields.get(uid), rules, priors.get(uid, ()),
+                   marks.get(uid, NO_REPORT), orders.get(uid, NO_ORDER), ai.get(uid, NO_AI))
+            last = last_memo.get(uid)
+            if last is not None and last[0] == key:  # unchanged state rows are the same dicts (WorklistDB.states)
+                memo[uid] = last
+            else:
+                memo[uid] = (key, build_entry(s, **dict(zip(_INPUTS, key[1:]))))
+            built[uid] = memo[uid][1]
         self._entries, self._memo = built, memo
         # entries whose status comes from their report, ahead of what the worklist DB has recorded
         self._behind = {uid for uid, e in self._entries.items() if e.report.status and
                         e.status.value != (states.get(uid, {}).get("status") or "unread")}
-
-    def _build_once(self, uid: str, study: Any, inputs: dict[str, Any], memo: dict[str, Any]) -> WorklistEntry:
-        """``build_entry``, or the entry built last time from the same inputs (entries are pure functions of
-        them): a refresh rebuilds only the studies whose summary, state, report, order... changed."""
-        key = (study, *inputs.values())  # unchanged state rows are the same dicts (WorklistDB.states)
-        last = self._memo.get(uid)
-        if last is not None and last[0] == key:
-            entry = last[1]
-        else:
-            entry = build_entry(study, **inputs)
-            entry.search_text  # noqa: B018 (computed here, off the main thread, not at the first keystroke)
-        memo[uid] = (key, entry)
-        return entry
 
     def behind_reports(self) -> list[str]:
         """Studies whose shown status (from their signed report) the worklist DB has not recorded yet."""

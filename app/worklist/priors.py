@@ -48,29 +48,65 @@ def _ranked(current: Any, same_patient: Sequence[Any]) -> list[Any]:
     return by_time
 
 
+_STATE = ("", "state")  # the memo's entry (no patient has this key): (uid -> (summary, patient key), last result)
+
+
 def priors_index(studies: Sequence[Any], memo: dict[Any, Any] | None = None) -> dict[str, tuple[str, ...]]:
-    """Ranked prior study UIDs for every study (grouping by patient key, computed once per study: linear
-    in the study count). ``memo`` (kept by the caller between calls) reuses the ranking of every patient
-    whose studies are the same objects as last time."""
-    keys = [patient_key(s) for s in studies]
-    groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
-    for s, k in zip(studies, keys):
-        if k[0]:
-            groups[k].append(s)
-    out: dict[str, tuple[str, ...]] = dict.fromkeys((s.study_instance_uid for s in studies), ())
-    fresh: dict[Any, Any] = {}
-    for k, group in groups.items():
-        if len(group) < 2:
+    """Ranked prior study UIDs for every study (grouping by patient key: linear in the study count).
+    ``memo`` (kept by the caller between calls) makes a later call proportional to what changed: only the
+    patients of studies new, changed (not the same summary object) or gone since are ranked again."""
+    known, last = memo.get(_STATE, ({}, None)) if memo is not None else ({}, None)
+    keys, touched = [], set()
+    for s in studies:
+        seen = known.get(s.study_instance_uid)
+        if seen is not None and seen[0] is s:
+            keys.append(seen[1])
             continue
-        last = memo.get(k) if memo is not None else None
-        members = tuple(group)
-        if last is not None and last[0] == members:  # the same study objects (or equal ones): same ranking
-            ranked = last[1]
-        else:
-            ranked = {s.study_instance_uid: tuple(p.study_instance_uid for p in _ranked(s, group)) for s in group}
-        fresh[k] = (members, ranked)
-        out.update(ranked)
+        k = patient_key(s)
+        keys.append(k)
+        touched.add(k)
+        if seen is not None:
+            touched.add(seen[1])
+        known[s.study_instance_uid] = (s, k)
+    gone: set[str] = set()
+    if len(known) != len(studies):  # studies left the list: their patients' priors change too
+        gone = known.keys() - {s.study_instance_uid for s in studies}
+        touched.update(known.pop(uid)[1] for uid in gone)
+    if last is None or len(touched) > len(studies) // 4:
+        out = _full(studies, keys)
+    else:
+        out = dict(last)
+        for uid in gone:
+            out.pop(uid, None)
+        _rank_into(out, studies, keys, touched)
     if memo is not None:
         memo.clear()
-        memo.update(fresh)
+        memo[_STATE] = (known, out)
     return out
+
+
+def _full(studies: Sequence[Any], keys: list[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = dict.fromkeys((s.study_instance_uid for s in studies), ())
+    _rank_into(out, studies, keys, None)
+    return out
+
+
+def _rank_into(out: dict[str, tuple[str, ...]], studies: Sequence[Any], keys: list[tuple[str, str]],
+               only: set[tuple[str, str]] | None) -> None:
+    """Set the ranked priors in ``out`` of every study whose patient key is in ``only`` (None: all)."""
+    groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for s, k in zip(studies, keys):
+        if only is None or k in only:
+            if k[0]:
+                groups[k].append(s)
+            else:
+                out[s.study_instance_uid] = ()
+    for group in groups.values():
+        if len(group) < 2:
+            out[group[0].study_instance_uid] = ()
+        elif len(group) == 2 and group[0].study_instance_uid != group[1].study_instance_uid:
+            a, b = group[0].study_instance_uid, group[1].study_instance_uid  # each is the other's only prior
+            out[a], out[b] = (b,), (a,)
+        else:
+            out.update({s.study_instance_uid: tuple(p.study_instance_uid for p in _ranked(s, group))
+                        for s in group})

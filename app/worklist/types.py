@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Callable, Iterable, Mapping
@@ -53,7 +52,7 @@ class Status(str, Enum):
     @property
     def active(self) -> bool:
         """Still to be reported (the turnaround clock runs)."""
-        return self in (Status.UNREAD, Status.IN_PROGRESS)
+        return self is Status.UNREAD or self is Status.IN_PROGRESS
 
 
 class TatState(str, Enum):
@@ -140,7 +139,7 @@ NO_ORDER = OrderMark()
 OrderMarks = Callable[["Iterable[object]"], "Mapping[str, OrderMark]"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WorklistEntry:
     """One study on the worklist, with everything the table and the CLI show."""
 
@@ -179,15 +178,20 @@ class WorklistEntry:
     ai: AiMark = NO_AI  # suspected findings from AI results (app.worklist.ai)
     incomplete: str = ""  # a retrieve ended short (or is running): "142 of 300" (or "incomplete"), from the index
 
-    @cached_property
-    def to_read(self) -> bool:  # entries are immutable: computed once (sorting 10,000 calls it often)
-        return self.status.active and not self.reference
+    # derived once at construction (entries are immutable; sorting and typing read them often); slotted, so
+    # an entry costs its fields only (no per-instance __dict__)
+    to_read: bool = field(init=False, repr=False, compare=False)
+    search_text: str = field(init=False, repr=False, compare=False)  # lower-case text the search box matches
+    _reading_key: tuple[int, int, datetime, int, str] = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def search_text(self) -> str:
-        """Lower-case text the worklist search box matches against."""
-        return f"{self.patient_name}\t{self.patient_id}\t{self.accession}\t{self.description}\t" \
-               f"{self.study_instance_uid}\t{self.order.reason}".lower()
+    def __post_init__(self) -> None:
+        to_read = self.status.active and not self.reference
+        setattr_ = object.__setattr__
+        setattr_(self, "to_read", to_read)
+        setattr_(self, "search_text", f"{self.patient_name}\t{self.patient_id}\t{self.accession}\t"
+                 f"{self.description}\t{self.study_instance_uid}\t{self.order.reason}".lower())
+        setattr_(self, "_reading_key", (0 if to_read else 1, 0 if self.priority is Priority.STAT else 1, self.due,
+                                        _PRIORITY_RANK[self.priority], self.study_instance_uid))
 
     def remaining(self, now: datetime) -> timedelta:
         """Time left before breach (negative once breached)."""
@@ -208,11 +212,6 @@ class WorklistEntry:
         """Reading order: studies to read first; STAT first; then least time to breach (urgent and
         routine compete on their clocks alone), then priority."""
         return self._reading_key
-
-    @cached_property
-    def _reading_key(self) -> tuple[int, int, datetime, int, str]:
-        stat = 0 if self.priority is Priority.STAT else 1
-        return (0 if self.to_read else 1, stat, self.due, self.priority.rank, self.study_instance_uid)
 
 
 def format_clock(left: timedelta) -> str:

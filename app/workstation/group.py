@@ -12,11 +12,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 if TYPE_CHECKING:
-    from app.group import Claim, GroupDB, NextResult
-    from app.group.pending import PendingStates
+    from app.group import Claim, NextResult
     from app.reporting.model import Report
     from app.worklist import WorklistEntry
     from app.workstation.workstation import Workstation
@@ -34,14 +33,19 @@ class GroupSession:
         from app.group.pending import PendingStates
 
         self.reader = ws.user
-        self.db: "GroupDB" = GroupDB(url, application_name=f"telerad {ws.user}"[:60])
-        self.pending: "PendingStates" = PendingStates(ws.paths.home)
+        self.db = GroupDB(url, application_name=f"telerad {ws.user}"[:60])
+        self.pending = PendingStates(ws.paths.home)
         self.published: dict[str, tuple[Any, ...]] = {}  # study UID -> what was published (sent once per change)
         self._keeper: Optional[threading.Thread] = None
         self._stop = threading.Event()
+        self.watchers: list[tuple[threading.Thread, threading.Event]] = []  # live worklist listeners
 
     def close(self) -> None:
         self._stop.set()
+        for _, stop in self.watchers:
+            stop.set()
+        for thread, _ in self.watchers:
+            thread.join(5)
         if self._keeper is not None:
             self._keeper.join(5)
         self.db.close()
@@ -133,6 +137,7 @@ def next_case(ws: "Workstation", *, lease: Optional[float] = None) -> "NextResul
     result = claim_next(group.db, ws.user, lease=lease or LEASE_SECONDS)
     if result.claim is not None:
         _audit(ws, result.claim.study_uid, "group claim")
+        start_lease_keeper(ws)  # this session now renews the reader's leases
     return result
 
 
@@ -184,9 +189,21 @@ def sync(ws: "Workstation", *, quiet: bool = False) -> int:
         return 0
 
 
+def watch_worklist(ws: "Workstation", changed: Callable[[], None]) -> None:
+    """Call ``changed()`` (from a thread) whenever another reader changes the shared worklist: a claim, a
+    release, a publish, a report state (LISTEN/NOTIFY, app.group.live). Stops with the workstation."""
+    group = session(ws)
+    if group is None:
+        return
+    from app.group import live
+
+    thread, stop = live.start(group.db.url, changed)
+    group.watchers.append((thread, stop))
+
+
 def start_lease_keeper(ws: "Workstation", *, every: Optional[float] = None) -> None:
     """Renew this reader's leases (and push waiting report states) every third of a lease, in a thread that
-    stops with the workstation: the window calls it once signed in."""
+    stops with the workstation (started by the first claim of the session)."""
     group = session(ws)
     if group is None or group._keeper is not None:
         return
@@ -199,7 +216,7 @@ def start_lease_keeper(ws: "Workstation", *, every: Optional[float] = None) -> N
 
         while not group._stop.wait(period):
             try:
-                renew(group.db, ws.user)
+                renew(group.db, ws.user, retry_for=QUICK_RETRY_S)
                 sync(ws, quiet=True)
             except GroupError as exc:
                 log.warning("group leases not renewed: %s", exc)

@@ -174,7 +174,7 @@ def communicate(ws: "Workstation", report_id: str, recipient: str, method: str, 
 
 def critical_results(ws: "Workstation", since_hours: float = 12.0) -> "list[CriticalResult]":
     """Critical results of the last ``since_hours`` with time from image arrival (the cache's first-received
-    time) to communication; open loops first."""
+    time) to communication; open loops first. The accession is the order's when the images have none."""
     from app.reporting.critical import critical_results as listing
 
     def arrival(study_uid: str) -> str:
@@ -182,7 +182,21 @@ def critical_results(ws: "Workstation", since_hours: float = 12.0) -> "list[Crit
         return summary.received if summary is not None else ""
 
     since = datetime.now(timezone.utc) - timedelta(hours=since_hours)
-    return listing(ws.report_store, since, arrival)
+    return _order_accessions(ws, listing(ws.report_store, since, arrival))
+
+
+def _order_accessions(ws: "Workstation", rows: "list[CriticalResult]") -> "list[CriticalResult]":
+    """Rows whose DICOM header had no accession number take their order's (the RIS's) when there is one."""
+    from dataclasses import replace
+
+    from app.workstation import orders
+
+    missing = [r.study_uid for r in rows if not r.accession.strip()]
+    if not missing or not orders.has_orders(ws):
+        return rows
+    found = orders.orders_for_studies(ws, missing)
+    return [replace(r, accession=found[r.study_uid].accession) if not r.accession.strip() and r.study_uid in found
+            else r for r in rows]
 
 
 def verify_file(ws: "Workstation", path: Path, trust_roots: Sequence[Path]) -> "FileVerification":

@@ -52,18 +52,23 @@ def pull(url: str, reader: str, out: Any = None, *, lease: float = 120.0, pause:
     from app.group import GroupDB, complete, next_case
 
     read, latencies = [], []
-    with GroupDB(url, retry_for=retry_for, application_name=reader) as db:
-        while True:
-            t0 = time.perf_counter()
-            result = next_case(db, reader, lease=lease)
-            latencies.append(time.perf_counter() - t0)
-            if result.claim is None:
-                break
-            if pause:
-                time.sleep(pause)
-            complete(db, reader, result.claim.study_uid)
-            read.append(result.claim.study_uid)
-        outcome = {"reader": reader, "read": read, "latencies": latencies[:-1], "reconnects": db.reconnects}
+    try:
+        with GroupDB(url, retry_for=retry_for, application_name=reader) as db:
+            while True:
+                t0 = time.perf_counter()
+                result = next_case(db, reader, lease=lease)
+                latencies.append(time.perf_counter() - t0)
+                if result.claim is None:
+                    break
+                if pause:
+                    time.sleep(pause)
+                complete(db, reader, result.claim.study_uid)
+                read.append(result.claim.study_uid)
+            outcome = {"reader": reader, "read": read, "latencies": latencies[:-1], "reconnects": db.reconnects}
+    except Exception as exc:  # the test then fails at once, saying why, instead of waiting for a result
+        outcome = {"reader": reader, "read": read, "error": f"{type(exc).__name__}: {exc}"}
+        if out is None:
+            raise
     if out is not None:
         out.put(outcome)
     return outcome

@@ -18,6 +18,9 @@ from app.reporting.hl7_critical import COMMUNICATION_CODE
 from app.reporting.hl7_oru import CRITICAL_CODE, STUDY_UID_CODE, control_id
 from app.reporting.settings import Hl7Destination, ReportingSettings, SettingsError, load_settings, save_settings
 from tests.core.net_peers import free_port
+from tests.core.report_fixtures import make_pki
+from tests.core.test_critical_results import _send_orders, _uid, home  # noqa: F401 - a fixture
+from tests.core.test_report_cli import telerad
 from tests.core.test_report_hl7 import REPO, Ris, make_home
 
 FINDING = "Acute subdural haematoma | 9 mm midline shift"
@@ -57,10 +60,10 @@ def test_one_notification_per_critical_result_to_its_own_peer(tmp_path: Path, sh
 
     ris_port, pager_port = free_port(), free_port()
     home, study_uid, pki = make_home(tmp_path, shared_data, None)
+    notify = {"port": pager_port, "name": "pager", "receiving_application": "PAGER", "receiving_facility": "ED"}
     (home / "config" / "reporting.json").write_text(json.dumps({"retry_base_s": 0.01, "retry_cap_s": 0.02, "hl7": {
         "host": "127.0.0.1", "port": ris_port, "receiving_application": "RISAPP", "timeout_s": 5,
-        "critical_flag": "HH", "critical_notification": {"port": pager_port, "name": "pager",
-                                                         "receiving_application": "PAGER", "receiving_facility": "ED"}}}))
+        "critical_flag": "HH", "critical_notification": notify}}))  # the site's file, as written by hand
     cache, audit = Cache.open(home / "cache"), AuditLog(home / "audit.sqlite")
     ctx = ReportingContext.open(home, home / "config", cache, audit, "dr.night")
     try:
@@ -70,10 +73,15 @@ def test_one_notification_per_critical_result_to_its_own_peer(tmp_path: Path, sh
         told = communication("Dr Bob Referrer", "phone", "dr.night", role="ED physician", read_back=True,
                              when="2026-12-03T01:02:03+00:00")
         record_notice(ctx, draft.id, told)
-        identity = load_identity(pki.p12, pki.password)
-        sign(ctx, draft.id, identity)
-        states = delivery_states(ctx.store, draft.id)
-        assert states["hl7_critical"]["state"] == "queued" and states["hl7_critical"]["node"] == "hl7:pager"
+        night, day = load_identity(pki.p12, pki.password), make_pki(tmp_path / "day", "Dr Dan Day")
+        sign(ctx, draft.id, night, preliminary=True)  # the night read notifies ...
+        queued = delivery_states(ctx.store, draft.id)["preliminary_hl7_critical"]
+        assert (queued["state"], queued["node"]) == ("queued", "hl7:pager")
+        identity = load_identity(day.p12, day.password)
+        sign(ctx, draft.id, identity, review="none")  # ... and its final read does not notify again
+        assert "hl7_critical" not in delivery_states(ctx.store, draft.id)
+        nodes = [i.node for i in ctx.store.outbox(lambda p, n: None).items(draft.id)]
+        assert nodes.count("hl7:pager") == 1 and nodes.count("hl7:RIS") == 2  # the P and F results
 
         with Ris(ris_port) as ris, Ris(pager_port) as paged:
             killed = _send_outbox(home, "outbox_before_send:1")  # SIGKILL before the first send
@@ -84,9 +92,9 @@ def test_one_notification_per_critical_result_to_its_own_peer(tmp_path: Path, sh
             addendum = start_addendum(ctx, study_uid, "Typo corrected.")  # not critical: no notification
             sign(ctx, addendum.id, identity)
             assert _send_outbox(home).returncode == 0
-        assert delivery_states(ctx.store, draft.id)["hl7_critical"]["state"] == "sent"
+        assert delivery_states(ctx.store, draft.id)["preliminary_hl7_critical"]["state"] == "sent"
         assert "hl7_critical" not in delivery_states(ctx.store, addendum.id)
-        assert len(ris.received) == 2  # the report's ORU and the addendum's
+        assert len(ris.received) == 3  # the report's preliminary and final ORU, the addendum's
     finally:
         for resource in (ctx, cache, audit):
             resource.close()
@@ -95,7 +103,7 @@ def test_one_notification_per_critical_result_to_its_own_peer(tmp_path: Path, sh
     oru = hl7.parse(message.decode("utf-8"))
     assert str(oru.segment("MSH")(9)) == "ORU^R01^ORU_R01" and str(oru["MSH.10"]) == control_id(draft.id + ":critical")
     assert (str(oru["MSH.5"]), str(oru["MSH.6"])) == ("PAGER", "ED")
-    assert (str(oru["ORC.1"]), str(oru["ORC.2"]), str(oru["OBR.25"])) == ("RE", "ACC-42", "F")
+    assert (str(oru["ORC.1"]), str(oru["ORC.2"]), str(oru["OBR.25"])) == ("RE", "ACC-42", "P")  # the night read
     obx = [s for s in oru if str(s[0]) == "OBX"]
     assert [str(s(3)) for s in obx] == [CRITICAL_CODE, COMMUNICATION_CODE, STUDY_UID_CODE]
     critical, said, study = obx
@@ -104,5 +112,16 @@ def test_one_notification_per_critical_result_to_its_own_peer(tmp_path: Path, sh
                             "recorded by dr.night")
     assert str(said(14)) == "20261203010203+0000" and str(said(8)) == ""
     assert str(study(5)) == study_uid
-    assert all(str(s(11)) == "F" for s in obx)
-    assert not any(CRITICAL_CODE in m.decode("utf-8") for m in ris.received[1:])  # the addendum's ORU
+    assert all(str(s(11)) == "P" for s in obx)
+    assert all(CRITICAL_CODE in m.decode("utf-8") for m in ris.received[:2])  # the flag stays in the report's ORU
+    assert CRITICAL_CODE not in ris.received[2].decode("utf-8")  # the addendum is not critical
+
+
+def test_the_critical_list_takes_the_orders_accession_when_the_images_have_none(home: Path, tmp_path: Path) -> None:
+    uid = _uid(home)
+    telerad(home, "report", "draft", uid, "--critical", "Tension pneumothorax")
+    assert json.loads(telerad(home, "critical", "--json").stdout)[0]["accession"] == ""  # none in the header
+    _send_orders(home, uid, tmp_path)  # the RIS's order for this study (matched by its Study Instance UID)
+    [row] = json.loads(telerad(home, "critical", "--json").stdout)
+    assert (row["study_instance_uid"], row["accession"]) == (uid, "ACC-STROKE")
+    assert telerad(home, "critical").stdout.startswith("ACC-STROKE ")

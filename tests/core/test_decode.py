@@ -105,7 +105,10 @@ def test_imagecodecs_plugin_itself_matches(rel: str) -> None:
     ds, ts = _outcome(rel)
     if ds is None or ts is None or not ts.is_transfer_syntax or not ts.is_compressed:
         return
-    decoder = get_decoder(ts)
+    try:  # importing pynetdicom registers syntaxes pydicom has no decoder for (Deflated Image Frame)
+        decoder = get_decoder(ts)
+    except NotImplementedError:
+        return
     plugin_order(ts)
     if "imagecodecs" not in decoder.available_plugins:
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pydicom
@@ -12,7 +13,8 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
-from app.hanging import Match, Protocol, ViewportRule, default_protocols, load_protocols, protocols_for, save_user_protocol
+from app.hanging import (Match, Protocol, SeriesFacts, StudyFacts, ViewportRule, default_protocols, hang,
+                         load_protocols, protocols_for, save_user_protocol)
 
 MG_FOR_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.2"
 
@@ -256,3 +258,49 @@ def test_a_same_day_limit_survives_the_round_trip(tmp_path: Path) -> None:
     p = Protocol("same day", Match(modality="CT", max_prior_age_days=0), "1x2", [ViewportRule(fallback=False)])
     save_user_protocol(tmp_path / "u.json", p)
     assert load_protocols(tmp_path / "u.json") == [p]
+
+
+# -- facts alone: user rules by series description, --layout and --series of `telerad screenshot` -----
+def _head(uid: str, date: str, *series: tuple[str, str]) -> StudyFacts:
+    return StudyFacts(uid, date, "", ("CT",), "HEAD", [SeriesFacts(u, "CT", d) for u, d in series])
+
+
+def test_layouts_and_a_user_rule_picking_a_series_by_description(tmp_path: Path) -> None:
+    from app.viewer.layout import parse_layout
+
+    assert parse_layout("2x3") == (2, 3)
+    with pytest.raises(ValueError):
+        parse_layout("banana")
+    current, prior = _head("cur", "20260102", ("c1", "brain"), ("c2", "bone")), _head("pri", "20260101", ("p1", "brain"))
+    plan = hang(default_protocols(), current, [prior])
+    assert [c.series_uid for c in plan.cells] == ["c1", "c1", "p1", "p1"]  # current first, the prior below
+    user = tmp_path / "hanging_protocols.json"
+    save_user_protocol(user, Protocol("Head bone", Match(modality="CT", body_part="head"), "1x2",
+                                      [ViewportRule(modality="CT", series_description="bone"),
+                                       ViewportRule(role="prior", modality="CT")]))
+    protocols, notice = protocols_for(user)
+    plan = hang(protocols, current, [prior])
+    assert notice == "" and plan.protocol.name == "Head bone" and plan.layout == "1x2"
+    assert [c.series_uid for c in plan.cells] == ["c2", "p1"]
+    mammo = StudyFacts("mg", "20260101", "", ("MG",), "BREAST", [SeriesFacts("m1", "MG")])
+    assert hang(protocols, mammo).layout == "2x2"
+
+
+def test_screenshot_layout_and_given_series_reshape_the_plan() -> None:
+    from app.viewer.hang import given_series_plan, relayout
+    from app.viewer.loading import StudyContent
+
+    current, prior = _head("cur", "20260102", ("c1", "brain"), ("c2", "bone")), _head("pri", "20260101", ("p1", "brain"))
+    plan = hang(default_protocols(), current, [prior])
+    assert relayout(plan, None) is plan and relayout(plan, "2x2") is plan
+    wide = relayout(plan, "1x2")
+    assert wide.layout == "1x2" and [(c.series_uid, c.window) for c in wide.cells] == [("c1", "Brain"), ("c1", "Stroke")]
+    big = relayout(plan, "2x3")
+    assert [c.series_uid for c in big.cells] == ["c1", "c1", "p1", "p1", None, None] and len(big.pages) == 1
+    content = StudyContent("cur", [SimpleNamespace(series_instance_uid=u) for u in ("c1", "c2", "c3")])
+    given = given_series_plan(content, ["c3"])
+    assert given.layout == "1x1" and [c.series_uid for c in given.cells] == ["c3"]
+    given = given_series_plan(content, ["c2", "c3"], "2x2")
+    assert [c.series_uid for c in given.cells] == ["c2", "c3", "c1", None] and given.cells[0].window == ""
+    with pytest.raises(LookupError, match="not in study: nope"):
+        given_series_plan(content, ["nope"])

@@ -50,7 +50,7 @@ def test_new_study_entry_from_index_equals_entry_from_its_files(tmp_path: Path,
         entry = wl.refresh(cache)[0]
         monkeypatch.undo()
         assert entry.priority is Priority.STAT and entry.department == "EMERGENCY" and entry.age_years == 67
-        bare = SimpleNamespace(**{k: v for k, v in vars(summary).items() if k not in REQUEST})
+        bare = SimpleNamespace(**{k: getattr(summary, k) for k in summary.__dataclass_fields__ if k not in REQUEST})
         rebuilt = build_entry(bare, local=True, state=wl.db.state(summary.study_instance_uid) or {},
                               fields_row={"found": 1, **vars(from_files)}, rules=wl._rules, priors=())
         assert rebuilt == entry

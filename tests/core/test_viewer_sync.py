@@ -1,4 +1,4 @@
-"""Position-synchronised scrolling, reference lines, layouts and hanging protocols."""
+"""Position-synchronised scrolling and reference lines (hanging protocols: test_hanging_protocols.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from app.viewer.layout import (HangingProtocol, SeriesRule, assign, choose_protocol, default_protocols,
-                               load_protocols, parse_layout, save_protocols)
 from app.viewer.series_data import series_from_files
 from app.viewer.sync import Plane, align_models, centre_point, reference_line, synced_frame
 
@@ -52,27 +50,3 @@ def test_align_models_sets_prior_frame_and_lines(pair: tuple) -> None:
     align_models([ma, mb, None])
     assert mb.state.frame == synced_frame(a, 70, b)
     assert len(ma.reference_lines) == 1 and len(mb.reference_lines) == 1  # 18.5 deg tilt: planes cross
-
-
-def _s(uid: str, modality: str, desc: str = "") -> SimpleNamespace:
-    return SimpleNamespace(series_instance_uid=uid, modality=modality, description=desc)
-
-
-def test_layouts_and_hanging_protocols(tmp_path: Path) -> None:
-    assert parse_layout("2x3") == (2, 3)
-    with pytest.raises(ValueError):
-        parse_layout("banana")
-    protocols = default_protocols()
-    ct = choose_protocol(protocols, ["CT"], "HEAD")
-    assert ct.layout == "1x2"
-    current, prior = [_s("c1", "CT", "brain"), _s("c2", "CT", "bone")], [_s("p1", "CT", "brain")]
-    picks = assign(ct, current, [prior])
-    assert [p.series_instance_uid for p in picks] == ["c1", "p1"]
-    user = HangingProtocol("Head bone", ("CT",), "HEAD", "1x2", [SeriesRule(0, "CT", "bone"), SeriesRule(1, "CT")])
-    path = tmp_path / "protocols.json"
-    save_protocols(path, [user])
-    loaded = load_protocols(path)
-    chosen = choose_protocol([*loaded, *protocols], ["CT"], "HEAD")
-    assert chosen.name == "Head bone"
-    assert [p.series_instance_uid for p in assign(chosen, current, [prior])] == ["c2", "p1"]
-    assert choose_protocol(protocols, ["MG"], "BREAST").layout == "2x2"

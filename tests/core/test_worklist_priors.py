@@ -94,3 +94,25 @@ def test_cli_worklist_json(plastic_home: Path) -> None:
     text = subprocess.run([sys.executable, "-m", "app", "--data-dir", str(home), "worklist"],
                           capture_output=True, text=True, timeout=60)
     assert text.returncode == 0 and "PRIORITY" in text.stdout and "neuro" in text.stdout
+
+
+def test_incremental_priors_equal_a_full_ranking() -> None:
+    """With the memo, a later call re-ranks only the patients whose studies changed, arrived or left; every
+    step equals a ranking from scratch (three patients, several studies each, one with no patient ID)."""
+    from app.worklist.priors import priors_index
+
+    studies = [study(f"1.{i}", patient_id=f"P{i % 3}" if i % 7 else "", study_date=f"2025{1 + i % 9:02d}01",
+                     modalities=(("CT",), ("MR",))[i % 2]) for i in range(20)]
+    memo: dict = {}
+    steps = [
+        lambda s: s,  # nothing changed
+        lambda s: [*s, study("1.new", patient_id="P1", study_date="20251201")],  # a new study of P1
+        lambda s: [x for x in s if x.study_instance_uid != "1.4"],  # one of P1 gone
+        lambda s: [replace(x, patient_id="P2") if x.study_instance_uid == "1.5" else x for x in s],  # moved
+        lambda s: [replace(x, body_part="CHEST") if x.study_instance_uid == "1.8" else x for x in s],
+    ]
+    current = studies
+    for step in steps:
+        current = step(current)
+        assert priors_index(current, memo) == priors_index(current)
+    assert priors_index(current, memo)["1.new"]  # P1's new study has priors

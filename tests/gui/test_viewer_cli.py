@@ -20,7 +20,8 @@ def _telerad(home: Path, *args: str, display: bool = True) -> subprocess.Complet
                           capture_output=True, text=True, env=env, timeout=120)
 
 
-def test_screenshot_command_renders_study_layout(tmp_path: Path, shared_data: Path, artifacts: Path) -> None:
+def test_screenshot_command_hangs_the_study_as_the_window_does(tmp_path: Path, shared_data: Path,
+                                                                artifacts: Path) -> None:
     from PIL import Image
 
     home = tmp_path / "home"
@@ -29,16 +30,27 @@ def test_screenshot_command_renders_study_layout(tmp_path: Path, shared_data: Pa
     assert done.returncode == 0, done.stderr
     studies = _telerad(home, "studies").stdout.split()
     uid = next(w for w in studies if w.startswith("1.3.46.670589.33.1.2749"))
-    out = artifacts / "cli_screenshot_2x2.png"
-    done = _telerad(home, "screenshot", uid, "--out", str(out), "--layout", "2x2", "--size", "800x600", display=False)
+    out = artifacts / "cli_screenshot_ct_head_prior.png"
+    done = _telerad(home, "screenshot", uid, "--out", str(out), "--size", "800x600", display=False)
     assert done.returncode == 0, done.stderr
+    assert "CT head with prior, 2x2" in done.stdout  # the window's protocol (test_reading_room_hanging)
     image = np.asarray(Image.open(out).convert("RGB"))
     assert image.shape == (600, 800, 3)
-    assert_real_rendering(image[:299, :399])  # current study
-    assert_real_rendering(image[:299, 401:])  # prior beside it
-    assert image[320:, :].max() == 0  # the study has only two series: the bottom row stays empty
+    quads = {"brain": image[30:299, :399], "stroke": image[30:299, 401:],
+             "prior brain": image[331:, :399], "prior stroke": image[331:, 401:]}
+    for name, quad in quads.items():
+        assert_real_rendering(quad), name
+    # same slice twice, Brain (WW 80) beside Stroke (WW 40): the narrower window leaves fewer greys at the edges
+    img = image.astype(int)
+    grey = lambda q: ((q[..., 0] > 20) & (q[..., 0] < 235) & (abs(q[..., 0] - q[..., 2]) < 8)).sum()  # noqa: E731
+    for top in (40, 340):
+        brain, stroke = grey(img[top:top + 210, :399]), grey(img[top:top + 210, 401:])
+        assert stroke < 0.97 * brain, (top, brain, stroke)
     assert (image[:30, :150].max(axis=-1) > 200).sum() > 30  # corner text
     green = (image[..., 1] > 200) & (image[..., 0] < 120)
-    assert green.sum() > 100  # reference lines of the tilted prior
+    assert green.sum() > 100  # reference lines of the tilted prior (the protocol turns them on)
+    wide = artifacts / "cli_screenshot_1x2.png"
+    done = _telerad(home, "screenshot", uid, "--out", str(wide), "--layout", "1x2", "--size", "400x200", display=False)
+    assert done.returncode == 0 and "CT head with prior, 1x2" in done.stdout, done.stderr
     bad = _telerad(home, "screenshot", "1.2.3.4", "--out", str(tmp_path / "x.png"), display=False)
     assert bad.returncode == 1 and "not in the cache" in bad.stderr
