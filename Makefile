@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.telerad-installed
 APT_PACKAGES := xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 libegl1 libgl1 \
 	orthanc orthanc-dicomweb dcmtk dicom3tools poppler-utils libnss3-tools libopenjp2-tools \
-	binutils file zstd icu-devtools gcc rsyslog rsyslog-gnutls postgresql
+	binutils file zstd icu-devtools gcc rsyslog rsyslog-gnutls postgresql iproute2
 
 .PHONY: run test test-core test-fuzz test-gui lint-imports system-deps venv bench lock clean
 
@@ -38,8 +38,8 @@ test-fuzz: $(STAMP)  ## Mutation-fuzz gate over the shared data (seeded, ~1 min)
 test-gui: $(STAMP)  ## GUI tests (pytest-qt, private Xvfb started by tests/gui/conftest.py)
 	$(PY) -m pytest tests/gui $(PYTEST_ARGS)
 
-bench: $(STAMP)  ## All benchmarks (loading/decoding, 2D viewer, MPR, network), ratios vs references in the same run
-	@status=0; for b in run worklist scale viewer mpr network group; do echo "=== bench/$$b.py"; $(PY) bench/$$b.py || status=1; done; exit $$status
+bench: $(STAMP)  ## All benchmarks (loading/decoding, 2D viewer, open-to-image from the X server, MPR, network), ratios vs references in the same run
+	@status=0; for b in run worklist scale viewer open_probe mpr network group; do echo "=== bench/$$b.py"; $(PY) bench/$$b.py || status=1; done; exit $$status
 
 lock:  ## Refresh constraints.txt from the current venv
 	$(PY) -m pip freeze --exclude-editable | grep -v '^telerad' > constraints.txt

@@ -84,12 +84,14 @@ def list_studies(db: sqlite_utils.Database, study_uid: str | None = None) -> lis
 _FINGERPRINT_COLUMNS = ("patient_ref", "num_series", "num_instances", "conflict", "incomplete", "expected_instances",
                         "updated", "modalities", "requested_procedure_priority", "study_priority_id", "patient_age",
                         "requesting_service", "incomplete_reason")
+_FINGERPRINT_EXPR = " || '|' || ".join(f"ifnull(st.{c}, '')" for c in _FINGERPRINT_COLUMNS)
 _FINGERPRINT_SQL = f"""
-SELECT st.id, {" || '|' || ".join(f"ifnull(st.{c}, '')" for c in _FINGERPRINT_COLUMNS)}
+SELECT st.id, {_FINGERPRINT_EXPR}
 FROM studies st WHERE st.deleting = 0
 ORDER BY st.study_date DESC, st.study_time DESC, st.id DESC
 """  # one text per study, joined by SQLite: a cheap row to compare
 _BY_IDS_SQL = _STUDY_SQL.replace("SELECT st.study_uid,", "SELECT st.id, st.study_uid,", 1)
+_FIRST_SQL = _STUDY_SQL.replace("SELECT st.study_uid,", f"SELECT st.id, {_FINGERPRINT_EXPR}, st.study_uid,", 1)
 _CHUNK = 500  # ids per IN (...) query
 
 
@@ -107,10 +109,15 @@ class StudyListing:
 def study_listing(db: sqlite_utils.Database, previous: StudyListing | None = None) -> StudyListing:
     """The studies, reusing ``previous``: the same listing if the database has not changed, else one
     fingerprint query and full rows only for the studies new or changed since (summaries of the others are
-    the same objects as before)."""
+    the same objects as before). Without ``previous``: one query for the rows and their fingerprints."""
     version = db_version(db)
     if previous is not None and previous.version == version:
         return previous
+    if previous is None:  # rows and fingerprints from one query
+        shared = {}.setdefault
+        rows = db.execute(_FIRST_SQL.format(where="")).fetchall()
+        by_id = {r[0]: StudySummary(*_study_values(r[2:], shared)) for r in rows}
+        return StudyListing(version, list(by_id.values()), {r[0]: hash(r[1]) for r in rows}, by_id)
     prints = [(i, hash(text)) for i, text in db.execute(_FINGERPRINT_SQL).fetchall()]
     old = previous.fingerprints if previous is not None else {}
     changed = [i for i, h in prints if old.get(i) != h]

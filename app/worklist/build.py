@@ -67,10 +67,19 @@ def iso(value: datetime | None) -> str | None:
 
 
 def index_fields(study: Any) -> RequestFields:
-    """The request fields a study summary from the cache index carries ('' when absent)."""
-    return RequestFields(getattr(study, "requested_procedure_priority", "") or "",
-                         getattr(study, "study_priority_id", "") or "", getattr(study, "patient_age", "") or "",
-                         getattr(study, "requesting_service", "") or "")
+    """The request fields a study summary from the cache index carries ('' when absent); one shared object
+    per distinct value (a frozen dataclass is slow to construct, and most studies share theirs)."""
+    key = (getattr(study, "requested_procedure_priority", "") or "", getattr(study, "study_priority_id", "") or "",
+           getattr(study, "patient_age", "") or "", getattr(study, "requesting_service", "") or "")
+    found = _FIELDS.get(key)
+    if found is None:
+        if len(_FIELDS) > 50_000:
+            _FIELDS.clear()
+        found = _FIELDS[key] = RequestFields(*key)
+    return found
+
+
+_FIELDS: dict[tuple[str, str, str, str], RequestFields] = {}
 
 
 def request_fields(row: Mapping[str, Any] | None, study: Any = None) -> RequestFields:
@@ -119,7 +128,7 @@ def choose_priority(override: str | None, fields: RequestFields, facts: Facts,
             found.append((Priority.parse(rule.result), "rule"))
         except ValueError:
             continue
-    if ai.findings and ai.raising:  # a suspected critical finding of an AI result (app.worklist.ai); last: a study STAT already
+    if ai.findings and ai.raising:  # an AI-suspected critical finding; last: a study STAT already
         found.append((Priority.STAT, "ai"))  # keeps its source and clock (min keeps the first of equals)
     if not found:
         return Priority.ROUTINE, "default"
@@ -148,13 +157,13 @@ def build_entry(study: Any, *, local: bool, state: Mapping[str, Any], fields_row
     fields = request_fields(fields_row, study)
     facts = facts_of(study, fields)
     override = state.get("priority_override")
-    priority, source, target, sub = _memo(2, rules, (override, fields, facts, order.priority, ai),
-                                          lambda r, k: _decide(r, *k))
+    decision_key = (override, fields, facts, order.priority, None if ai is NO_AI else ai)
+    priority, source, target, sub = _memo(2, rules, decision_key, lambda r, k: _decide(r, *k[:4], ai))
     arrival = _parse_shared(state.get("arrival")) or datetime.now(timezone.utc)
     if source == "ai":
         due = ai_clock_start(ai, arrival) + target  # the site's clock rule for AI results
     else:
-        due = _memo(3, rules, (arrival, arrival.tzinfo, target), lambda _r, k: k[0] + k[2])  # one datetime per distinct due
+        due = _memo(3, rules, (arrival, arrival.tzinfo, target), lambda _r, k: k[0] + k[2])  # shared datetimes
     return WorklistEntry(
         study_instance_uid=study.study_instance_uid, patient_id=study.patient_id,
         issuer_of_patient_id=study.issuer_of_patient_id, patient_name=study.patient_name,

@@ -117,9 +117,10 @@ class Worklist:
         prior_list = [s for s in remote_mod.collect(remote_priors) if s.study_instance_uid not in local_uids]
         studies = {s.study_instance_uid: s for s in [*prior_list, *remote_list, *local]}
         if not same:  # the studies listed last time have their request fields and state rows already
-            self._read_headers(cache, local, progress, cancel)
+            self._read_headers(cache, [s for s in local if s.study_instance_uid not in self._local], progress, cancel)
         if not same or remote_list or prior_list:
-            self._first_sight(studies, {s.study_instance_uid for s in prior_list})
+            self._first_sight({uid: s for uid, s in studies.items() if uid not in self._studies},
+                              {s.study_instance_uid for s in prior_list})
         with self._lock:
             self._studies, self._local = studies, local_uids
             if not (same and self._priors_of is local and not remote_list and not prior_list):
@@ -157,7 +158,7 @@ class Worklist:
                       cancel: threading.Event | None) -> None:
         """Record the request fields of studies not seen before, from the study index (no DICOM reads:
         the index holds them since schema v3, filled at store time or by the backfill after a migration)."""
-        known = self.db.request_field_uids()
+        known = self.db.uids_among("request_fields", [s.study_instance_uid for s in local])
         todo = [s for s in local if s.study_instance_uid not in known]
         now = iso(self.clock())
         rows = [{"study_uid": s.study_instance_uid, "found": 1, "read_at": now, **vars(index_fields(s))}
@@ -169,7 +170,7 @@ class Worklist:
 
     def _first_sight(self, studies: dict[str, Any], reference: set[str]) -> None:
         """Create state rows for studies never seen: arrival = time received (else now)."""
-        states = self.db.state_uids()
+        states = self.db.uids_among("state", list(studies))
         now = iso(self.clock())
         rows = [{"study_uid": uid, "status": Status.UNREAD.value, "arrival": s.received or now,
                  "reference": int(uid in reference), "updated_at": now}

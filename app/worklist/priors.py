@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from typing import Any, Iterable, Sequence
 
@@ -14,7 +15,7 @@ def site_of(study: Any) -> str:
 def patient_key(study: Any) -> tuple[str, str]:
     """(Patient ID, issuer); without an issuer IDs are only unique per site, so the site stands in."""
     issuer = (getattr(study, "issuer_of_patient_id", "") or "").strip()
-    return (getattr(study, "patient_id", "") or "").strip(), issuer or f"site:{site_of(study)}"
+    return (getattr(study, "patient_id", "") or "").strip(), issuer or sys.intern(f"site:{site_of(study)}")
 
 
 def _when(study: Any) -> str:

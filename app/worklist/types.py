@@ -52,7 +52,12 @@ class Status(str, Enum):
     @property
     def active(self) -> bool:
         """Still to be reported (the turnaround clock runs)."""
-        return self is Status.UNREAD or self is Status.IN_PROGRESS
+        return self in _ACTIVE
+
+
+_ACTIVE = (Status.UNREAD, Status.IN_PROGRESS)  # module constants: enum class attribute lookups are slow
+_STAT = Priority.STAT
+_RANK = {p.value: r for p, r in _PRIORITY_RANK.items()}  # by value: str hashing, not Enum.__hash__
 
 
 class TatState(str, Enum):
@@ -185,13 +190,13 @@ class WorklistEntry:
     _reading_key: tuple[int, int, datetime, int, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        to_read = self.status.active and not self.reference
+        to_read = self.status in _ACTIVE and not self.reference
         setattr_ = object.__setattr__
         setattr_(self, "to_read", to_read)
         setattr_(self, "search_text", f"{self.patient_name}\t{self.patient_id}\t{self.accession}\t"
                  f"{self.description}\t{self.study_instance_uid}\t{self.order.reason}".lower())
-        setattr_(self, "_reading_key", (0 if to_read else 1, 0 if self.priority is Priority.STAT else 1, self.due,
-                                        _PRIORITY_RANK[self.priority], self.study_instance_uid))
+        setattr_(self, "_reading_key", (0 if to_read else 1, 0 if self.priority is _STAT else 1, self.due,
+                                        _RANK[self.priority._value_], self.study_instance_uid))
 
     def remaining(self, now: datetime) -> timedelta:
         """Time left before breach (negative once breached)."""

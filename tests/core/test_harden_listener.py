@@ -212,3 +212,12 @@ def test_a_block_needs_repeated_malformed_requests_and_ends() -> None:
     assert penalties.blocked("10.0.0.9") and not penalties.blocked("10.0.0.8")
     time.sleep(0.4)
     assert not penalties.blocked("10.0.0.9")
+
+
+def test_the_listen_backlog_takes_a_burst() -> None:
+    """The kernel's accept queue (Send-Q of the listening socket) holds a burst of connections, so a
+    real peer's SYN is not dropped (and retried 1 s, then 3 s later) while hostile ones arrive."""
+    with StorageSCP(_config(), MemorySink(), port=0) as scp:
+        shown = subprocess.run(["ss", "-ltnH", f"sport = :{scp.port}"], capture_output=True, text=True, check=True)
+        backlog = int(shown.stdout.split()[2])
+        assert backlog >= 128, shown.stdout

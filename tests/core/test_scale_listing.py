@@ -63,7 +63,11 @@ def test_refresh_reuses_only_what_did_not_change(tmp_path: Path) -> None:
     assert "2.25.200" in by_uid and by_uid["2.25.100"].claimed_by == "dr-other"
     assert "2.25.200" in by_uid["2.25.101"].priors  # priors recomputed for the new study's patient
     assert cache.delete_study("2.25.102")
-    assert "2.25.102" not in {e.study_instance_uid for e in wl.refresh(cache)}
+    after = wl.refresh(cache)
+    assert "2.25.102" not in {e.study_instance_uid for e in after}
+    rebuilt = Worklist.open(tmp_path / "home")  # the patient's priors lost the deleted study too
+    assert after == rebuilt.refresh(cache)
+    rebuilt.close()
     fresh.close()
     wl.close()
     cache.close()

@@ -48,6 +48,20 @@ def assert_real_rendering(pixels: np.ndarray, min_colours: int = 20) -> None:
     assert len(colours) >= min_colours, f"only {len(colours)} distinct colours"
 
 
+def study_on_screen(window, study_uid: str, loaded: bool = True) -> bool:  # type: ignore[no-untyped-def]
+    """True once a viewport of the window shows an image of ``study_uid`` (``loaded``: its series in memory).
+    Waiting for "the viewer exists" is no sign: the window creates the viewer ahead of the first open."""
+    viewer = window.viewer_area.viewer
+    return viewer is not None and any(
+        v.model.has_image and v.model.series.study_uid == study_uid and (not loaded or v.model.frames.fully_loaded)
+        for v in viewer.viewports)
+
+
+def wait_study_open(qtbot, window, study_uid: str, timeout: int = 60_000) -> None:  # type: ignore[no-untyped-def]
+    """Wait until ``study_uid`` is on screen with its series loaded."""
+    qtbot.waitUntil(lambda: study_on_screen(window, study_uid), timeout=timeout)
+
+
 @contextlib.contextmanager
 def main_window(qtbot, home: Path, user: str = "tester", prepare=None):  # type: ignore[no-untyped-def]
     """The real main window on a workstation of ``home`` (shown; closed with its services afterwards);

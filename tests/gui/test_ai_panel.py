@@ -10,7 +10,7 @@ import numpy as np
 import pydicom
 
 from tests.core import ai_fixtures as fx
-from tests.gui.conftest import main_window, qimage_to_array
+from tests.gui.conftest import main_window, qimage_to_array, wait_study_open
 
 SEG_RGB = (255, 64, 64)  # app.viewer.seg.DEFAULT_SEG_RGB[0]: the SEG gives no recommended colour
 
@@ -45,7 +45,7 @@ def test_ai_sr_and_seg_in_the_window(qtbot, tmp_path: Path, shared_data: Path, a
 
         window.open_study(uid, [])
         area = window.viewer_area
-        qtbot.waitUntil(lambda: area.viewer is not None and not window.bridge.running(), timeout=60_000)
+        wait_study_open(qtbot, window, uid)
         view = next(v for v in area.viewer.viewports if v.model.has_image and v.model.series.study_uid == uid)
         assert view.model.series.frame_count == 54 and view.model.segmentations
         outlined = set()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.core.net_peers import OUR_AET, free_port
-from tests.gui.conftest import main_window, qimage_to_array
+from tests.gui.conftest import main_window, qimage_to_array, wait_study_open
 
 PASSWORD = "correct horse"
 DX = Path("cr_dx") / "dx_image.dcm"  # patient Dog^AVeryGood, ID 123456
@@ -99,7 +99,7 @@ def _open_dx(qtbot, win, shared_data: Path) -> None:  # type: ignore[no-untyped-
     qtbot.waitUntil(lambda: win.model.rowCount() == 1, timeout=10_000)
     (study,) = win.cache.list_studies()
     win.open_study(study.study_instance_uid, [])
-    qtbot.waitUntil(lambda: win.viewer_area.viewer is not None and not win.bridge.running(), timeout=60_000)
+    wait_study_open(qtbot, win, study.study_instance_uid)
     qtbot.wait(300)
 
 

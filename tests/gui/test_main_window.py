@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 from app.ui.worklist_model import COL
-from tests.gui.conftest import assert_real_rendering, qimage_to_array
+from tests.gui.conftest import assert_real_rendering, qimage_to_array, wait_study_open
 
 
 def test_lists_imported_studies_and_renders(qtbot, window, shared_data: Path, artifacts: Path) -> None:  # type: ignore[no-untyped-def]
@@ -60,7 +60,7 @@ def test_opening_a_study_shows_images_and_mpr(qtbot, window, shared_data: Path, 
     (study,) = window.cache.list_studies()
     window.open_study(study.study_instance_uid, [])
     area = window.viewer_area
-    qtbot.waitUntil(lambda: area.viewer is not None and not window.bridge.running(), timeout=60_000)
+    wait_study_open(qtbot, window, study.study_instance_uid)
     area.setCurrentIndex(1)
     qtbot.waitUntil(lambda: area.mpr is not None and not window.bridge.running(), timeout=60_000)
     qtbot.wait(300)

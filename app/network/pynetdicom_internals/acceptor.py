@@ -131,6 +131,9 @@ class HardenedServer(ThreadedAssociationServer):
         return not self.penalties.blocked(str(client_address[0]))
     daemon_threads = True
     block_on_close = False
+    # socketserver's listen backlog is 5: a burst of connections then drops the SYN of a real peer,
+    # which retries after 1 s, then 3 s (the kernel caps this at net.core.somaxconn)
+    request_queue_size = 256
 
     def get_request(self) -> tuple[socket.socket, Any]:
         client, address = self.socket.accept()
