@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -100,6 +100,8 @@ def time_launch(probe: Probe, argv: list[str], env: dict[str, str], blank: Any, 
 def time_worklist(probe: Probe, telerad: list[str], env: dict[str, str], blank: Any) -> tuple[Optional[float], ...]:
     """Launch, let it go idle, Return on the worklist; then F9, Down, Return: (first, later) seconds."""
     screen = probe.screen
+    (Path(telerad[-1]) / "config" / "window.ini").unlink(missing_ok=True)  # the worklist in view (not as left
+    # by a reading-mode run: the window saves its splitter on close)
     proc, t0 = launch([*telerad, "run", "--no-demo", "--quit-after", str(QUIT_WORKLIST)], env)
     try:
         time.sleep(8.0)  # the window is up and idle: it warmed the viewer up after its first paint
