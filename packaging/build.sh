@@ -34,8 +34,8 @@ if grep -qE '^(MISSING|UNKNOWN)' "$out/system-libs.txt"; then
 fi
 # Loaded at run time with dlopen, so ldd cannot see them: Mesa's GLX/EGL vendor libraries and
 # DRI (llvmpipe) drivers behind libglvnd, libXcursor (libX11 loads it for cursor themes), and the
-# fontconfig configuration the bundled libfontconfig reads from /etc/fonts.
-runtime="libgl1-mesa-dri libglx-mesa0 libegl-mesa0 libxcursor1 fontconfig-config"
+# fontconfig configuration the bundled libfontconfig reads from /etc/fonts; libpq5 for psycopg (ctypes).
+runtime="libgl1-mesa-dri libglx-mesa0 libegl-mesa0 libxcursor1 fontconfig-config libpq5"
 glibc=$(dpkg-query -W -f='${Version}' libc6 | sed 's/-.*//')
 depends=$( { cut -f1 "$out/system-libs.txt"; printf '%s\n' $runtime; } | sort -u \
   | sed "s/^libc6\$/libc6 (>= $glibc)/" | paste -sd, | sed 's/,/, /g')

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from app.dicom.header import UnreadableDicomError, check_inflation_file
+from app.dicom.syntaxes import DEFLATED_IMAGE_FRAME
 from app.tasks import Cancelled
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -242,7 +243,8 @@ def _check_decodable(ds: "Dataset") -> str:
     if not ts:
         raise DecodeError("transfer syntax unknown (no File Meta Information)")
     try:
-        get_decoder(ts)
+        if ts != DEFLATED_IMAGE_FRAME:  # decoded by app.dicom.deflated_frames
+            get_decoder(ts)
     except NotImplementedError as exc:
         raise DecodeError(f"unsupported transfer syntax {ts} ({ts.name})") from exc
     with image_errors("invalid image pixel module"):
@@ -267,7 +269,12 @@ def _as_array(ds: "Dataset", index: int | None, as_rgb: bool) -> "np.ndarray":
     if index is not None and not 0 <= index < number_of_frames(ds):
         raise DecodeError(f"frame {index} out of range (0..{number_of_frames(ds) - 1})")
     with image_errors("cannot decode pixel data"):
-        arr, _meta = get_decoder(ts).as_array(ds, index=index, as_rgb=as_rgb)
+        if ts == DEFLATED_IMAGE_FRAME:
+            from app.dicom import deflated_frames
+
+            arr = deflated_frames.decode(ds, index, number_of_frames(ds), as_rgb)
+        else:
+            arr, _meta = get_decoder(ts).as_array(ds, index=index, as_rgb=as_rgb)
     if not arr.dtype.isnative:  # big endian syntax: hand out native byte order
         arr = arr.astype(arr.dtype.newbyteorder("="))
     return arr

@@ -74,3 +74,21 @@ def inflation_cap(stream: bytes | memoryview) -> int:
 def check_deflated(stream: bytes | memoryview) -> int:
     """Inflated size of a deflated data set (the bytes after File Meta); InflationError if refused."""
     return inflated_size(stream, inflation_cap(stream))
+
+
+def inflate_frame(fragment: bytes | memoryview, expected: int) -> bytes:
+    """One frame of Deflated Image Frame Compression (raw deflate): exactly ``expected`` bytes.
+
+    Inflates at most ``expected + 1`` bytes: a frame larger than its header declares (a
+    decompression bomb), a shorter or a corrupt one raises InflationError.
+    """
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(fragment, expected + 1)  # no flush(): its length is no cap
+    except zlib.error as exc:
+        raise InflationError(f"corrupt deflated frame: {exc}") from exc
+    if len(out) > expected:
+        raise InflationError(f"deflated frame inflates beyond {expected} bytes (decompression bomb)")
+    if len(out) < expected or not inflater.eof:
+        raise InflationError(f"deflated frame inflates to {len(out)} bytes, header declares {expected}")
+    return out

@@ -36,4 +36,9 @@ def lossless() -> frozenset[str]:
 
     return frozenset({uid.ImplicitVRLittleEndian, uid.ExplicitVRLittleEndian, uid.ExplicitVRBigEndian,
                       uid.DeflatedExplicitVRLittleEndian, uid.RLELossless, uid.JPEGLossless, uid.JPEGLosslessSV1,
-                      uid.JPEGLSLossless, uid.JPEG2000Lossless, uid.HTJ2KLossless, uid.HTJ2KLosslessRPCL})
+                      uid.JPEGLSLossless, uid.JPEG2000Lossless, uid.HTJ2KLossless, uid.HTJ2KLosslessRPCL,
+                      DEFLATED_IMAGE_FRAME})
+
+
+#: Deflated Image Frame Compression: each frame's pixel bytes raw-deflated in one encapsulated frame.
+DEFLATED_IMAGE_FRAME = "1.2.840.10008.1.2.8.1"

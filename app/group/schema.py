@@ -166,7 +166,31 @@ _V2 = (
     "FOR EACH STATEMENT EXECUTE FUNCTION group_notify_worklist()",
 )
 
-STEPS: Sequence[Sequence[str]] = ((*_V1, _next_case_function()), _V2)
+# v3: peer review (app.group.peer_review): the group's sampling rule (one row) and the sampled reports
+_V3 = (
+    """CREATE TABLE peer_review_settings (
+        id boolean PRIMARY KEY DEFAULT true CHECK (id),  -- one row: the group's rule
+        fraction double precision NOT NULL DEFAULT 0.03 CHECK (fraction >= 0 AND fraction <= 1),
+        seed text NOT NULL DEFAULT md5(random()::text)  -- which reports are sampled (fixed: reproducible)
+    )""",
+    "INSERT INTO peer_review_settings DEFAULT VALUES",
+    """CREATE TABLE peer_reviews (
+        report_id text PRIMARY KEY,  -- a report is sampled at most once
+        study_uid text NOT NULL,
+        reader text NOT NULL,  -- who signed the report
+        facility text NOT NULL DEFAULT '',
+        sampled_at timestamptz NOT NULL DEFAULT now(),
+        reviewer text CHECK (reviewer IS NULL OR reviewer <> reader),
+        offered_at timestamptz,
+        score text CHECK (score IN ('1', '2a', '2b', '3a', '3b')),
+        note text NOT NULL DEFAULT '',
+        scored_at timestamptz
+    )""",
+    "CREATE INDEX peer_reviews_open ON peer_reviews (facility, sampled_at, report_id) WHERE reviewer IS NULL",
+    "CREATE INDEX peer_reviews_reviewer ON peer_reviews (reviewer) WHERE score IS NULL",
+)
+
+STEPS: Sequence[Sequence[str]] = ((*_V1, _next_case_function()), _V2, _V3)
 SCHEMA_VERSION = len(STEPS)
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
-import vtkmodules.vtkRenderingFreeType  # noqa: F401 - text rendering factory
-import vtkmodules.vtkRenderingOpenGL2  # noqa: F401 - OpenGL factory
-from vtkmodules.util import numpy_support
-from vtkmodules.vtkCommonCore import vtkFloatArray, vtkPoints
-from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
-from vtkmodules.vtkRenderingCore import (vtkActor2D, vtkCoordinate, vtkPolyDataMapper2D, vtkRenderer,
-                                         vtkTextActor, vtkTexture, vtkTexturedActor2D)
+
+if TYPE_CHECKING:  # pragma: no cover - VTK is imported on first use (~0.3 s): set_text_scale runs before
+    from vtkmodules.vtkRenderingCore import vtkRenderer, vtkTextActor
+
+
+def _load_factories() -> None:
+    """The text rendering and OpenGL object factories (imported once, before any actor is built)."""
+    import vtkmodules.vtkRenderingFreeType  # noqa: F401 - text rendering factory
+    import vtkmodules.vtkRenderingOpenGL2  # noqa: F401 - OpenGL factory
 
 
 def configure_render_window(rw: Any) -> None:
@@ -39,6 +41,11 @@ class ImageQuad:
     """
 
     def __init__(self, renderer: vtkRenderer) -> None:
+        _load_factories()
+        from vtkmodules.vtkCommonCore import vtkFloatArray, vtkPoints
+        from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
+        from vtkmodules.vtkRenderingCore import vtkCoordinate, vtkPolyDataMapper2D, vtkTexture, vtkTexturedActor2D
+
         self.buf: Optional[np.ndarray] = None
         self._spacing = (0.0, 0.0)
         self.image = vtkImageData()
@@ -74,6 +81,8 @@ class ImageQuad:
     def ensure(self, shape: tuple[int, ...], sx: float, sy: float) -> np.ndarray:
         """The uint8 buffer of ``shape`` with pixel spacing (sx, sy), reallocated on change."""
         if self.buf is None or self.buf.shape != shape or self._spacing != (sx, sy):
+            from vtkmodules.util import numpy_support
+
             self.buf = np.zeros(shape, np.uint8)
             rows, cols = shape[:2]
             comps = 1 if len(shape) == 2 else shape[2]
@@ -115,6 +124,9 @@ def set_text_scale(user: float = 1.0, dpi: float = 96.0) -> float:
 
 def text_actor(size: int, h: str, v: str, rgb: tuple = (0.95, 0.95, 0.95)) -> vtkTextActor:
     """A 2D text with a dark shadow and a dark translucent box: it reads on any image, inverted ones included."""
+    _load_factories()
+    from vtkmodules.vtkRenderingCore import vtkTextActor
+
     actor = vtkTextActor()
     prop = actor.GetTextProperty()
     prop.SetFontSize(max(6, int(round(size * TEXT_SCALE[0]))))
@@ -134,6 +146,10 @@ class Lines:
     """One 2D actor drawing polylines given in world or display coordinates."""
 
     def __init__(self, renderer: vtkRenderer, rgb: tuple, world: bool, width: float = 1.5) -> None:
+        _load_factories()
+        from vtkmodules.vtkCommonDataModel import vtkPolyData
+        from vtkmodules.vtkRenderingCore import vtkActor2D, vtkCoordinate, vtkPolyDataMapper2D
+
         self.poly = vtkPolyData()
         self._last: Any = None
         mapper = vtkPolyDataMapper2D()
@@ -153,6 +169,9 @@ class Lines:
         if polylines == self._last:
             return
         self._last = [list(line) for line in polylines]
+        from vtkmodules.vtkCommonCore import vtkPoints
+        from vtkmodules.vtkCommonDataModel import vtkCellArray
+
         points, cells = vtkPoints(), vtkCellArray()
         for line in polylines:
             if len(line) < 2:

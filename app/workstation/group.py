@@ -223,3 +223,29 @@ def start_lease_keeper(ws: "Workstation", *, every: Optional[float] = None) -> N
 
     group._keeper = threading.Thread(target=keep, name="group-leases", daemon=True)
     group._keeper.start()
+
+
+def review_next(ws: "Workstation") -> Any:
+    """Peer review: the next sampled colleague report this reader may score (None: none); audited."""
+    from app.group.peer_review import offer
+
+    found = offer(require(ws).db, ws.user)
+    if found is not None:
+        _audit(ws, found.study_uid, "peer review offered", report_id=found.report_id)
+    return found
+
+
+def review_score(ws: "Workstation", report_id: str, score: str, note: str = "") -> Any:
+    """Record this reader's RADPEER score (1, 2a, 2b, 3a, 3b) of a report offered to them; audited."""
+    from app.group.peer_review import score as record
+
+    scored = record(require(ws).db, ws.user, report_id, score, note)
+    _audit(ws, scored.study_uid, "peer review scored", report_id=report_id, score=score.strip().lower())
+    return scored
+
+
+def review_summary(ws: "Workstation") -> Any:
+    """Per reader: reports sampled, reviewed, % concordant (score 1), counts per score."""
+    from app.group.peer_review import summary
+
+    return summary(require(ws).db)
