@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+# Data folders without an account stay plaintext in tests (app.workstation.atrest); the encryption tests
+# create accounts or clear this, and every subprocess a test starts inherits it.
+os.environ["TELERAD_PLAINTEXT"] = "1"
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ import sqlite_utils
 from app.audit.events import ACTIONS, EVENTS, OUTCOMES, AuditEvent
 from app.clock import utc_iso
 from app.config import private_dir, user_name
+from app.audit.sealed import seal_patient
 from app.db import SchemaTooNewError, open_database
 
 GENESIS = "0" * 64
@@ -105,7 +106,9 @@ class AuditLog:
         self.path = Path(path)
         private_dir(self.path.parent)
         self._lock = threading.Lock()
-        self.db = open_database(self.path, MIGRATIONS, label="audit log", too_new=AuditSchemaError)
+        # plaintext even in an encrypted data folder: it opens before any sign-in (failed attempts are audited)
+        # and holds no PHI but the spool's patient IDs, which are sealed with the data keys (app.audit.spool)
+        self.db = open_database(self.path, MIGRATIONS, label="audit log", too_new=AuditSchemaError, encrypt=False)
         self._conn = self.db.conn
         self._salt = self._conn.execute("SELECT value FROM meta WHERE key = 'patient_salt'").fetchone()[0]
         self.spooling = False  # True: every new event also gets a row in the export spool (same transaction)
@@ -154,7 +157,7 @@ class AuditLog:
                 self._conn.execute(f"INSERT INTO events ({names}) VALUES ({marks})", list(fields.values()))
                 if self.spooling:
                     self._conn.execute("INSERT INTO spool (seq, patient_id) VALUES (?, ?)",
-                                       [fields["seq"], patient_id or None])
+                                       [fields["seq"], seal_patient(self.path, patient_id)])
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from app.audit.log import AuditLog, AuditRecord
+from app.audit.sealed import open_patient
 from app.clock import utc_iso
 
 
@@ -57,7 +58,7 @@ def claim(log: AuditLog, owner: str, *, limit: int = 50, lease_s: float = 60.0) 
         cursor = conn.execute(f"SELECT * FROM events WHERE seq IN ({marks}) ORDER BY seq", list(patients))
         names = [d[0] for d in cursor.description]
         records = [AuditRecord(**dict(zip(names, row))) for row in cursor.fetchall()]
-    return [Pending(r, patients[r.seq]) for r in records]
+    return [Pending(r, open_patient(log.path, patients[r.seq])) for r in records]
 
 
 def mark_sent(log: AuditLog, seqs: list[int]) -> None:
@@ -98,5 +99,7 @@ def status(log: AuditLog) -> SpoolStatus:
 def erase_patient(log: AuditLog, patient_id: str) -> int:
     """Drop the clear ``patient_id`` from unsent rows (a purge); their messages then carry the salted hash."""
     with log._lock:
-        cursor = log._conn.execute("UPDATE spool SET patient_id = NULL WHERE patient_id = ?", [patient_id])
+        cursor = log._conn.execute("UPDATE spool SET patient_id = NULL WHERE patient_id = ? OR (patient_id IS NOT NULL "
+                                   "AND seq IN (SELECT seq FROM events WHERE patient_hash = ?))",
+                                   [patient_id, log.patient_hash(patient_id)])
         return cursor.rowcount

@@ -11,6 +11,7 @@ from app.config import Paths, resolve_paths, user_name
 
 if TYPE_CHECKING:
     from app.network.nodes import Node, NodeConfig
+    from app.security import Session
     from app.workstation import Workstation
 
 
@@ -33,7 +34,30 @@ def workstation(args: argparse.Namespace) -> "Workstation":
 
     ws = Workstation(paths(args), getattr(args, "reader", None) or user_name())
     ws.group_url = getattr(args, "group", None)  # --group: the shared worklist (app.workstation.group)
+    ws.unlocker = lambda: unlock(ws, args)  # an encrypted folder asks for the password on first use
     return ws
+
+
+USER_ENV = "TELERAD_USER"
+
+
+def unlock(ws: "Workstation", args: argparse.Namespace) -> "Session":
+    """The session that unlocks an encrypted data folder: the user of ``--user`` (else TELERAD_USER, else
+    the only account, else the account named like the login), the password from ``--unlock F`` or asked."""
+    import os
+
+    from app.workstation import security
+    from app.workstation.atrest import LockedError
+
+    names = ws.accounts.names()
+    name = getattr(args, "user", None) or os.environ.get(USER_ENV)
+    if not name:
+        name = names[0] if len(names) == 1 else (user_name() if user_name() in names else "")
+    if not name:
+        raise LockedError(f"the data folder is encrypted: say which user unlocks it with --user NAME "
+                          f"({', '.join(names)})")
+    password = read_password(f"Password for {name}: ", password_file(args))
+    return security.authenticate(ws, name, password, "command-line unlock")
 
 
 def unknown_node(ws: "Workstation", name: str, command: str) -> bool:

@@ -44,7 +44,7 @@ COMMANDS = {
 
 # Errors whose message is meant for the user (another process holds the cache, a newer schema...).
 USER_ERRORS = {"CacheLockedError", "NotACacheError", "SchemaTooNewError", "WorkstationError", "DiskFullError",
-               "GroupError"}
+               "GroupError", "AccountError", "PasswordUnavailable", "LockedError", "KeyMissingError", "DecryptError"}
 
 
 def storage_error(exc: BaseException) -> str | None:
@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", metavar="DIR", help="cache and config folder (default: TELERAD_HOME or the user data dir)")
     parser.add_argument("--unlock", metavar="FILE", help="read the password from the first line of FILE instead "
                         "of asking on the terminal (default: TELERAD_PASSWORD_FILE)")
+    parser.add_argument("--user", metavar="NAME", help="the account that unlocks an encrypted data folder "
+                        "(default: TELERAD_USER, else the only account)")
     parser.add_argument("--group", metavar="URL", default=os.environ.get("TELERAD_GROUP"),
                         help="group reading: the shared PostgreSQL worklist, e.g. postgresql://host/telerad "
                         "(default: TELERAD_GROUP; without it this reader's SQLite worklist is the only one)")

@@ -12,6 +12,8 @@ from typing import Iterator, Literal, Sequence
 import sqlite_utils
 
 from app.config import PRIVATE_FILE_MODE, open_private, private_dir, restrict
+from app.crypto import keys_for
+from app.db import cipher, errors
 from app.db.migrations import Step, apply_migrations
 
 BUSY_TIMEOUT_S = 30.0
@@ -32,17 +34,22 @@ LOW_SPACE_BYTES = 1024 * 1024  # below this, a failing open is taken for a full 
 
 def open_database(path: Path, migrations: Sequence[Step] | None, *, label: str,
                   too_new: type[Exception] = SchemaTooNewError, durability: Durability = "FULL",
-                  target: int | None = None) -> sqlite_utils.Database:
+                  target: int | None = None, encrypt: bool = True) -> sqlite_utils.Database:
     """Open (create, migrate) the database at ``path``; usable from any thread (callers hold a lock).
 
     Autocommit mode: writes go through :func:`transaction`. ``target`` stops migrating at that version
     (tests of old schemas); ``migrations=None`` leaves migrating to the caller (the cache checks the
-    file's integrity first)."""
+    file's integrity first). In a data folder whose keys are registered (``app.crypto``) the file is a
+    SQLCipher database (a plaintext one is converted first); ``encrypt=False`` for the files that must
+    open before a sign-in and hold no PHI (accounts, audit log)."""
     path = Path(path)
     private_dir(path.parent)
+    keys = keys_for(path) if encrypt else None
     new = not path.exists()
+    if not new:
+        cipher.prepare(path, keys, label)  # refuses a locked encrypted file; encrypts a plaintext one
     _owner_only(path, new)  # before WAL opens: SQLite gives -wal/-shm the main file's mode
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    conn = cipher.connect(path, keys, label)
     db = sqlite_utils.Database(conn)
     try:
         db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
@@ -50,9 +57,9 @@ def open_database(path: Path, migrations: Sequence[Step] | None, *, label: str,
         db.execute("PRAGMA secure_delete = ON")  # deleted rows (a deleted study's PHI) are zeroed, not left
         db.enable_wal()
         db.execute(f"PRAGMA synchronous = {durability}")
-    except sqlite3.OperationalError as exc:
+    except errors.OperationalError as exc:
         conn.close()
-        if new or not disk_full(path.parent):
+        if new or keys is not None or not disk_full(path.parent):
             raise
         db = _read_only(path, exc)
     if migrations is not None:
@@ -99,7 +106,7 @@ def storage_failure(exc: BaseException | None) -> BaseException | None:
         seen.add(id(exc))
         if isinstance(exc, DiskFullError) or (isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS):
             return exc
-        if isinstance(exc, sqlite3.OperationalError) and str(exc).lower() in SQLITE_STORAGE_MESSAGES:
+        if isinstance(exc, errors.OperationalError) and str(exc).lower() in SQLITE_STORAGE_MESSAGES:
             return exc
         exc = exc.__cause__ or exc.__context__
     return None

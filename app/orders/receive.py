@@ -4,7 +4,7 @@ nothing changed) when refused. Orders and patient updates are audited (110109 / 
 from __future__ import annotations
 
 import logging
-import sqlite3
+from app.db import errors as db_errors
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional
 
@@ -52,7 +52,7 @@ class Receiver:
             self._apply(parsed)
         except MessageError as exc:
             return self._refuse(parsed, exc)
-        except (sqlite3.Error, OSError) as exc:
+        except (*db_errors.Error, OSError) as exc:
             log.exception("HL7 %s %s not stored", parsed.kind, parsed.control_id)
             return self._refuse(parsed, MessageError("AR", "207", f"not stored ({type(exc).__name__}); resend"))
         log.info("HL7 %s %s accepted", parsed.kind, parsed.control_id)

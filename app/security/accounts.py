@@ -94,7 +94,7 @@ class AccountStore:
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time, kdf: Optional[KdfParams] = None) -> None:
         self.path, self.clock, self.kdf = Path(path), clock, kdf or KdfParams()
         self._lock = threading.Lock()
-        self.db = open_database(self.path, MIGRATIONS, label="accounts", too_new=AccountsSchemaError)
+        self.db = open_database(self.path, MIGRATIONS, label="accounts", too_new=AccountsSchemaError, encrypt=False)
 
     def close(self) -> None:
         with self._lock:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
+from app.db import errors as db_errors
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -57,7 +57,7 @@ def _checkpoint_and_close(db: sqlite_utils.Database) -> bool:
     try:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return True
-    except sqlite3.OperationalError as exc:  # full disk, read-only fallback: the WAL stays as it is
+    except db_errors.OperationalError as exc:  # full disk, read-only fallback: the WAL stays as it is
         log.warning("cache index not checkpointed at close: %s", exc)
         return False
     finally:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from app.config import PRIVATE_DIR_MODE, restrict
+from app.crypto import seal_for
 from app.dicom.uids import is_tolerated_uid
 from app.store.crash import crashpoint
 
@@ -98,8 +99,9 @@ def sync_filesystem(directory: Path) -> bool:
     return True
 
 
-def _write_temp(root: Path, data: bytes, *, fsync: bool = True) -> str:
+def _write_temp(root: Path, data: "bytes | memoryview", *, fsync: bool = True) -> str:
     """Write ``data`` to a new file in ``root/tmp`` (fsync'd unless the caller syncs the filesystem)."""
+    data = seal_for(root, data)  # encrypted in an unlocked encrypted data folder (app.crypto)
     fd, tmp_name = tempfile.mkstemp(dir=root / TMP, suffix=".part")
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
+from app.db import errors as db_errors
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
@@ -69,7 +69,7 @@ def open_database(root: Path, *, check: bool) -> tuple[sqlite_utils.Database, Re
         db = schema.connect(path)
         if check:
             report.integrity = schema.integrity(db)
-    except sqlite3.DatabaseError as exc:
+    except db_errors.DatabaseError as exc:
         db, report.integrity = None, f"unreadable: {exc}"  # type: ignore[assignment]
     if report.integrity not in ("ok", "not checked"):
         log.error("cache index failed its integrity check (%s); rebuilding from files", report.integrity)

@@ -44,12 +44,24 @@ def run_gui(paths: Paths, user: str, demo: bool = True, quit_after_ms: Optional[
         if open_study:  # first: the worklist loads after it, in the background
             window.open_in_reading_mode(open_study)
         start_up(window, paths, demo and open_study is None)
+        encrypt_leftovers(window)
         QTimer.singleShot(0, window.warm_up)  # after the first paint: viewer and VTK ready before the first open
         if not ws.accounts.any():  # first start (lone-reader mode until then): offer the first account
             window.lock_controller.offer_first_account()
         if quit_after_ms is not None:
             QTimer.singleShot(quit_after_ms, window.close)
         return app.exec()
+
+
+def encrypt_leftovers(window: "MainWindow") -> None:
+    """A folder that was plaintext before its first account: its stored files are encrypted in the background."""
+    from app.workstation import atrest
+
+    if atrest.unlocked(window.ws):
+        window.bridge.submit("Encrypting stored files", window.ws.encrypt_remaining,
+                             on_success=lambda n: n and window.statusBar().showMessage(
+                                 f"{n} stored files encrypted", 10000),
+                             on_failure=window._show_error)
 
 
 def start_up(window: "MainWindow", paths: Paths, demo: bool) -> None:

@@ -1,7 +1,7 @@
 """Sign-in, lock and accounts of a data dir: the use cases on :class:`app.security.AccountStore`, audited
 as 110114 User Authentication (EventTypeCode 110122 Login / 110123 Logout; outcome 4 on a failed attempt).
 
-No accounts is the lone-reader mode of tests and scripts (nothing to sign in to) unless the site's
+No accounts is the lone-reader mode of tests and scripts (``TELERAD_PLAINTEXT=1``: nothing to sign in to) unless the site's
 ``security.json`` sets ``require_sign_in``. A lock keeps the session (and its master key: the listener,
 retrieves and the outbox keep writing); unlocking needs the signed-in user's password, or the sign-in of
 another user, which ends the previous session."""
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 from app.security import AccountError, AccountStore, RateLimitedError, Session, accounts_path
+from app.workstation import atrest
 
 if TYPE_CHECKING:
     from app.security import Account, SecuritySettings
@@ -30,8 +31,9 @@ def settings(ws: "Workstation") -> "SecuritySettings":
 
 
 def sign_in_required(ws: "Workstation") -> bool:
-    """True when the window must not show data before a sign-in (accounts exist, or the site requires one)."""
-    return ws.accounts.any() or settings(ws).require_sign_in
+    """True when the window must not show data before a sign-in: accounts exist, the site requires one, or
+    (outside the plaintext mode of tests) there is no account yet: the first one encrypts the folder."""
+    return ws.accounts.any() or settings(ws).require_sign_in or not atrest.plaintext_allowed()
 
 
 def list_users(ws: "Workstation") -> "list[Account]":
@@ -44,6 +46,8 @@ def add_user(ws: "Workstation", name: str, password: str, display_name: str = ""
     from app.audit import events, record_quietly
 
     session = ws.accounts.add(name, password, display_name, master_key=by.master_key if by else None)
+    if by is None:  # the first account: its key encrypts the folder from now on
+        atrest.unlock_data(ws, session)
     record_quietly(ws.audit, events.SECURITY_ALERT, action="C", user=by.user if by else name,
                    event_type=events.SECURITY_CONFIGURATION, detail={"what": "user account created", "account": name})
     return session
@@ -68,6 +72,7 @@ def authenticate(ws: "Workstation", name: str, password: str, what: str = "authe
     except AccountError as exc:
         _audit_attempt(ws, name, what, exc)
         raise
+    atrest.unlock_data(ws, session)
     _audit_login(ws, name, what)
     return session
 

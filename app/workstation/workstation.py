@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
 
 from app.config import Paths, resolve_paths, user_name
 from app.tasks import ProgressFn
-from app.workstation import ai, audit_events, audit_export, group, orders, reading, reports, security, studies, transfer
+from app.workstation import (ai, atrest, audit_events, audit_export, group, orders, reading, reports, security, studies,
+                             transfer)
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -57,6 +58,8 @@ class Workstation:
         self._application: str | None = None  # set by start_application: its stop is audited on close
         self.session: "Session | None" = None  # the signed-in user (app.workstation.security); None: lone reader
         self.group_url: str | None = None  # --group: the shared PostgreSQL worklist (app.workstation.group)
+        self.data_keys: Any = None  # the folder's app.crypto.DataKeys once unlocked (app.workstation.atrest)
+        self.unlocker: Any = None  # () -> Session: how a locked folder unlocks on first use (the CLI asks)
 
     @classmethod
     def open(cls, data_dir: str | Path | None = None, *, user: str | None = None) -> "Workstation":
@@ -97,10 +100,13 @@ class Workstation:
                      security.ACCOUNTS):
             if name in services:
                 services[name].close()
+        atrest.lock_data(self)
 
     def _service(self, name: str, factory: Any) -> Any:
         with self._lock:
             if name not in self._services:
+                if name in atrest.DATA_SERVICES:
+                    atrest.ensure_unlocked(self)  # patient data opens only unlocked (or in plaintext mode)
                 self._services[name] = factory()
             return self._services[name]
 
@@ -177,6 +183,12 @@ class Workstation:
 
         return export.export_deidentified(self, study_uid, destination, options, series_uids=series_uids,
                                           dicomdir=dicomdir, node=node, progress=progress, cancel=cancel)
+
+    # -- encryption at rest ---------------------------------------------------------------------
+    def encrypt_remaining(self, progress: Optional[ProgressFn] = None,
+                          cancel: Optional[threading.Event] = None) -> int:
+        """Encrypt the stored files still in plaintext (a folder that got its first account); how many."""
+        return atrest.encrypt_remaining(self, progress, cancel)
 
     # -- sign-in -------------------------------------------------------------------------------
     def sign_in(self, name: str, password: str) -> "Session":
