@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+os.environ.setdefault("TELERAD_PLAINTEXT", "1")  # the unencrypted figures (bench/atrest.py compares both)
 
 from tests.xvfb import ensure_display  # noqa: E402
 CT = REPO.parent / "shared" / "data" / "ct" / "philips_phantom_study1_1mm"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import os
 import sys
 import tempfile
 import threading
@@ -22,6 +23,7 @@ from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+os.environ.setdefault("TELERAD_PLAINTEXT", "1")  # the unencrypted figures (bench/atrest.py compares both)
 SHARED = REPO.parent / "shared" / "data"
 
 from tests.core.net_peers import Orthanc, dcmtk, dicom_files, free_port, start_storescp, stop  # noqa: E402

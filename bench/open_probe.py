@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 CT140 = DATA / "ct" / "philips_phantom_study1_1mm"
 sys.path.insert(0, str(REPO))
+os.environ.setdefault("TELERAD_PLAINTEXT", "1")  # the unencrypted figures (bench/atrest.py compares both)
 
 from bench.xprobe import XScreen, first_match, thumb  # noqa: E402
 

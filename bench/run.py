@@ -18,6 +18,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
+os.environ.setdefault("TELERAD_PLAINTEXT", "1")  # the unencrypted figures (bench/atrest.py compares both)
 SHARED = REPO.parent / "shared" / "data"
 SERIES = {"CT 140": "ct/philips_phantom_study1_1mm", "MR 192": "mr/siemens_sag_t1_3yo_192slices"}
 results: list[tuple[str, str, str, bool | None]] = []

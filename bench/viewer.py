@@ -23,6 +23,7 @@ from typing import Any, Callable
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 sys.path.insert(0, str(REPO))
+os.environ.setdefault("TELERAD_PLAINTEXT", "1")  # the unencrypted figures (bench/atrest.py compares both)
 
 from tests.xvfb import ensure_display  # noqa: E402
 

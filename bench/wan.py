@@ -21,6 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+os.environ.setdefault("TELERAD_PLAINTEXT", "1")  # the unencrypted figures (bench/atrest.py compares both)
 SHARED = REPO.parent / "shared"
 WANLINK = SHARED / "tools" / "wanlink" / "wanlink.sh"
 PY = str(REPO / ".venv" / "bin" / "python")

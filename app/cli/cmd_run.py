@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli.context import paths, user_name
+from app.cli.context import password_file, paths, read_password, unlocking_user, user_name
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,4 +19,17 @@ def execute(args: argparse.Namespace) -> int:
 
     quit_ms = int(args.quit_after * 1000) if args.quit_after else None
     return run_gui(paths(args), user_name(), demo=not args.no_demo, quit_after_ms=quit_ms,
-                   open_study=args.open_study)
+                   open_study=args.open_study, sign_in=_scripted_sign_in(args))
+
+
+def _scripted_sign_in(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """With ``--unlock F`` (or TELERAD_PASSWORD_FILE): sign in with that password instead of the dialog
+    (scripts, benchmarks, a RIS launching the reading workstation)."""
+    file = password_file(args)
+    if not file:
+        return None
+
+    def sign_in(ws) -> None:  # type: ignore[no-untyped-def]
+        ws.sign_in(unlocking_user(ws, args), read_password("", file))
+
+    return sign_in

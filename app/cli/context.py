@@ -44,9 +44,17 @@ USER_ENV = "TELERAD_USER"
 def unlock(ws: "Workstation", args: argparse.Namespace) -> "Session":
     """The session that unlocks an encrypted data folder: the user of ``--user`` (else TELERAD_USER, else
     the only account, else the account named like the login), the password from ``--unlock F`` or asked."""
+    from app.workstation import security
+
+    name = unlocking_user(ws, args)
+    password = read_password(f"Password for {name}: ", password_file(args))
+    return security.authenticate(ws, name, password, "command-line unlock")
+
+
+def unlocking_user(ws: "Workstation", args: argparse.Namespace) -> str:
+    """``--user``, else TELERAD_USER, else the only account, else the account named like the login."""
     import os
 
-    from app.workstation import security
     from app.workstation.atrest import LockedError
 
     names = ws.accounts.names()
@@ -56,8 +64,7 @@ def unlock(ws: "Workstation", args: argparse.Namespace) -> "Session":
     if not name:
         raise LockedError(f"the data folder is encrypted: say which user unlocks it with --user NAME "
                           f"({', '.join(names)})")
-    password = read_password(f"Password for {name}: ", password_file(args))
-    return security.authenticate(ws, name, password, "command-line unlock")
+    return name
 
 
 def unknown_node(ws: "Workstation", name: str, command: str) -> bool:

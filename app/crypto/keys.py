@@ -23,12 +23,17 @@ class DataKeys:
     database: bytes = field(repr=False)
     file_wrap: bytes = field(repr=False)
     fields: bytes = field(repr=False)
+    check: str = ""  # the master key's public check value (app.security.keywrap.key_check; encryption.json)
 
     @classmethod
     def from_master(cls, master_key: bytes) -> "DataKeys":
+        import hashlib
+        import hmac
+
         if len(master_key) != KEY_BYTES:
             raise ValueError("the master key must be 32 bytes")
-        return cls(_derive(master_key, "database"), _derive(master_key, "file key wrap"), _derive(master_key, "fields"))
+        return cls(_derive(master_key, "database"), _derive(master_key, "file key wrap"), _derive(master_key, "fields"),
+                   hmac.new(master_key, b"telerad key check", hashlib.sha256).hexdigest())
 
     def sqlcipher_pragma(self) -> str:
         """``PRAGMA key`` with the raw 256-bit key (SQLCipher skips its own PBKDF2 for a raw key)."""

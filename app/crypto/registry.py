@@ -4,7 +4,6 @@ every reader and writer of stored files goes through :func:`open_stored` / :func
 
 from __future__ import annotations
 
-import io
 import os
 import threading
 from pathlib import Path
@@ -30,6 +29,19 @@ def unregister(root: str | os.PathLike[str]) -> None:
     with _lock:
         for name in {os.path.abspath(root), os.path.realpath(root)}:
             _roots.pop(name, None)
+
+def snapshot() -> dict[str, DataKeys]:
+    """The registered folders and their keys (handed to the decoder worker processes with their work)."""
+    with _lock:
+        return dict(_roots)
+
+
+def adopt(folders: dict[str, DataKeys]) -> None:
+    """In a worker process: use the folders' keys of the process that sent the work."""
+    if folders:
+        with _lock:
+            _roots.update(folders)
+
 
 def keys_for(path: str | os.PathLike[str]) -> DataKeys | None:
     """The keys of the registered folder holding ``path`` (None: no such folder)."""
@@ -64,7 +76,8 @@ def open_stored(path: str | os.PathLike[str]) -> BinaryIO:
         if size <= WHOLE_BELOW:
             with raw:
                 return decrypt_to_buffer(keys.file_wrap, raw.read(), str(path))
-        return io.BufferedReader(EncryptedReader(raw, keys.file_wrap, str(path)), 256 * 1024)  # type: ignore[return-value]
+        # not wrapped in io.BufferedReader: pydicom takes one for a named file and reopens the (encrypted) path
+        return EncryptedReader(raw, keys.file_wrap, str(path))  # type: ignore[return-value]
     except BaseException:
         raw.close()
         raise

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from app.crypto import DataKeys, KeyMissingError
-from app.crypto.marker import encrypted_home
+from app.crypto.marker import encrypted_home, key_check_of
 
 PLAIN_HEADER = b"SQLite format 3\x00"
 TIMEOUT_S = 30.0
@@ -33,8 +33,11 @@ def prepare(path: Path, keys: DataKeys | None, label: str) -> None:
     if os.path.getsize(path) == 0:
         return
     plain = is_plaintext(path)
-    if keys is None and not plain and encrypted_home(path) is not None:
+    home = encrypted_home(path)
+    if keys is None and not plain and home is not None:
         raise KeyMissingError(f"the {label} database is encrypted and the data folder is locked: sign in first")
+    if keys is not None and home is not None and keys.check and key_check_of(home) not in ("", keys.check):
+        raise KeyMissingError(f"the key given does not belong to this data folder: the {label} database stays closed")
     if keys is not None and plain:
         encrypt_plaintext(path, keys)
 

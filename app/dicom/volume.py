@@ -98,8 +98,14 @@ def shutdown_pool() -> None:
             _pool = None
 
 
-def _load_chunk(name: str, shape: tuple, dtype: str, jobs: list[tuple[int, SliceRef]]) -> tuple:
-    """Worker task: load ``jobs`` into the shared volume; stop early when flagged."""
+def _load_chunk(name: str, shape: tuple, dtype: str, jobs: list[tuple[int, SliceRef]],
+                keys: Optional[dict] = None) -> tuple:
+    """Worker task: load ``jobs`` into the shared volume; stop early when flagged. ``keys``: the sender's
+    unlocked data folders (``app.crypto.snapshot``), for encrypted stored files."""
+    if keys:
+        from app.crypto.registry import adopt
+
+        adopt(keys)
     shm = shared_memory.SharedMemory(name=name)
     errors: list[str] = []
     overflow: list[int] = []
@@ -142,8 +148,11 @@ def _run_pool(
 
     pool = get_pool(workers)
     size = min(16, max(1, -(-len(todo) // (workers * 8))))  # small chunks: even finish
+    from app.crypto.registry import keys_for, snapshot
+
+    folders = snapshot() if todo and keys_for(todo[0][1].path) is not None else None
     futures: list[Future] = [
-        pool.submit(_load_chunk, shm.name, vol.shape, vol.dtype.str, todo[i : i + size])
+        pool.submit(_load_chunk, shm.name, vol.shape, vol.dtype.str, todo[i : i + size], folders)
         for i in range(0, len(todo), size)
     ]
     errors: list[str] = []

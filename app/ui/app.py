@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from app.config import Paths, resources_dir
 
@@ -16,7 +16,7 @@ DEMO_MARKER = ".demo-imported"
 
 
 def run_gui(paths: Paths, user: str, demo: bool = True, quit_after_ms: Optional[int] = None,
-            open_study: Optional[str] = None) -> int:
+            open_study: Optional[str] = None, sign_in: Optional[Callable[[Any], None]] = None) -> int:
     """Run the workstation until the window closes (it starts maximized); ``open_study`` opens that study in
     reading mode. Returns the exit code."""
     from PySide6.QtCore import Qt, QTimer
@@ -34,7 +34,9 @@ def run_gui(paths: Paths, user: str, demo: bool = True, quit_after_ms: Optional[
     with Workstation(paths, user) as ws:
         ws.start_application("window")  # audited start; the stop is audited when the workstation closes
         from app.ui.sign_in import sign_in_at_start
-        if not sign_in_at_start(ws):  # accounts exist: no window (no patient data) before a sign-in
+        if sign_in is not None and ws.accounts.any():  # --unlock F: the password of a script
+            sign_in(ws)
+        elif not sign_in_at_start(ws):  # accounts exist: no window (no patient data) before a sign-in
             return 0
         ws.start_purge_schedule()  # the daily retention purge (retention.json), after sign-in; stopped on close
         window = MainWindow(ws)

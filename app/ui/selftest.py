@@ -105,6 +105,12 @@ def open_window(paths: Paths) -> tuple[Any, Any, Any]:
     app.setApplicationName("Telerad Workstation")
     paths.config_dir.mkdir(parents=True, exist_ok=True)
     ws = Workstation(paths, user_name())
+    if not ws.accounts.any():  # an encrypted folder, as every real one: SQLCipher and AES-GCM of the bundle at work
+        import secrets
+
+        from app.workstation import security
+
+        security.add_user(ws, "selftest", secrets.token_urlsafe(18))
     window = MainWindow(ws)
     window.show()
     wait_until(app, lambda: window.windowHandle() is not None and window.windowHandle().isExposed(), 20, "the window")

@@ -93,7 +93,7 @@ def test_plaintext_database_is_converted_and_locked_without_key(tmp_path: Path, 
     _make_db(path)
     assert b"Mnbvcxz" in path.read_bytes()
     register(home, keys)
-    write_marker(home, "check")
+    write_marker(home, keys.check)
     try:
         db = open_database(path, [lambda d: d.execute("CREATE TABLE t (name TEXT)")], label="test")
         assert db.execute("SELECT name FROM t").fetchall() == [("Mnbvcxz^Patient",)]
@@ -105,6 +105,12 @@ def test_plaintext_database_is_converted_and_locked_without_key(tmp_path: Path, 
     assert not any(b"Patient" in p.read_bytes() for p in home.iterdir() if p.is_file())
     with pytest.raises(KeyMissingError, match="locked"):
         open_database(path, None, label="worklist")
+    register(home, DataKeys.from_master(os.urandom(32)))  # a stolen folder tried with another key
+    try:
+        with pytest.raises(KeyMissingError, match="does not belong"):
+            open_database(path, None, label="worklist")
+    finally:
+        unregister(home)
     with pytest.raises(sqlite3.DatabaseError):  # and plain SQLite sees no database at all
         sqlite3.connect(path).execute("SELECT * FROM t").fetchall()
 
