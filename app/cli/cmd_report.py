@@ -79,6 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from app.crypto import DecryptError, KeyMissingError
     from app.reporting.model import ReportError
     from app.reporting.signing import SigningError
 
@@ -87,7 +88,7 @@ def execute(args: argparse.Namespace) -> int:
         "verify": _verify, "templates": _templates}
     try:
         return handlers[args.report_command](args)
-    except (ReportError, SigningError, OSError) as exc:
+    except (ReportError, SigningError, OSError, KeyMissingError, DecryptError) as exc:
         print(f"telerad report {args.report_command}: {exc}", file=sys.stderr)
         return 1
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
-from app.dicom.header import UnreadableDicomError, check_inflation_file
+from app.dicom.header import UnreadableDicomError, check_inflation_stream
 from app.dicom.syntaxes import DEFLATED_IMAGE_FRAME
 from app.tasks import Cancelled
 
@@ -155,17 +155,20 @@ def read_dataset(
 
     ``defer_size``: values longer than this are read from the file only when accessed.
     """
-    from pydicom import Dataset, dcmread
-    from pydicom.errors import InvalidDicomError
+    from pydicom import Dataset
+
+    from app.crypto import DecryptError, KeyMissingError
+    from app.dicom.stored import dcmread_stored
 
     if isinstance(src, Dataset):
         return src
     try:
-        check_inflation_file(src)
-        try:
-            ds = dcmread(src, stop_before_pixels=stop_before_pixels, defer_size=defer_size)
-        except InvalidDicomError:
-            ds = dcmread(src, stop_before_pixels=stop_before_pixels, defer_size=defer_size, force=True)
+        ds = dcmread_stored(src, check=check_inflation_stream, retry_force=True,
+                            stop_before_pixels=stop_before_pixels, defer_size=defer_size)
+    except KeyMissingError:
+        raise  # locked, not damaged: the caller says so (never a quarantine)
+    except DecryptError as exc:
+        raise DecodeError(str(exc)) from exc
     except (OSError, MemoryError) as exc:
         raise DecodeError(f"cannot read file: {exc}") from exc
     except UnreadableDicomError as exc:
@@ -304,11 +307,12 @@ def read_raw_frame(ref: "SliceRef", out: "np.ndarray") -> None:
 
     Signed values with Bits Stored < Bits Allocated are sign-extended, as pydicom does.
     """
-    try:
-        with open(ref.path, "rb", buffering=0) as fh:
-            fh.seek(int(ref.pixel_offset or 0))
-            got = fh.readinto(memoryview(out).cast("B"))
-    except OSError as exc:
+    from app.crypto import DecryptError
+    from app.crypto.ranges import read_into
+
+    try:  # plaintext: one readinto; encrypted at rest: only the chunks holding the frame, decrypted into ``out``
+        got = read_into(ref.path, int(ref.pixel_offset or 0), memoryview(out).cast("B"))
+    except (OSError, DecryptError) as exc:
         raise DecodeError(f"cannot read pixel bytes: {exc}") from exc
     if got != out.nbytes:
         raise DecodeError(f"pixel data truncated ({got} of {out.nbytes} bytes)")

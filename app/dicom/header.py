@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from app.dicom import syntaxes
 from app.dicom.header_values import Geometry, extract_geometry, extract_request_fields, number_value, text_value
@@ -165,13 +165,22 @@ def _transfer_syntax(ds: Dataset) -> str:
 
 
 def check_inflation_file(path: str | Path) -> None:
-    """:func:`_check_inflation` for a file on disk (read whole only when it is deflated)."""
-    with open(path, "rb") as fh:
-        head = fh.read(65536)
+    """:func:`_check_inflation` for a stored file, encrypted or not (read whole only when it is deflated)."""
+    from app.crypto import open_stored
+
+    with open_stored(path) as fh:
+        check_inflation_stream(fh)
+
+
+def check_inflation_stream(fh: BinaryIO) -> None:
+    """:func:`check_inflation_file` for an open plaintext reader (left at an undefined position)."""
+    fh.seek(0)
+    head = fh.read(65536)
     meta_start = 132 if head[128:132] == b"DICM" else 0
     body_offset = _meta_end(head, meta_start)
     if body_offset > meta_start and _meta_transfer_syntax(head, meta_start) == syntaxes.deflated():
-        _check_inflation(Path(path).read_bytes(), meta_start, body_offset)
+        fh.seek(0)
+        _check_inflation(fh.read(), meta_start, body_offset)
 
 
 def parse_bytes(data: bytes) -> ParsedFile:
@@ -226,23 +235,27 @@ def _pixel_location(raw: Any, transfer_syntax: str) -> tuple[int | None, int | N
 
 
 def read_header(path: Path) -> InstanceHeader:
-    """Read one file from disk and extract its index attributes (Pixel Data not loaded)."""
+    """Read one file from disk, encrypted at rest or not, and extract its index attributes (Pixel Data not
+    loaded). KeyMissingError (app.crypto) when it is encrypted and its data folder locked."""
     from pydicom import dcmread
 
-    with open(path, "rb") as fh:
+    from app.crypto import open_stored
+
+    with open_stored(path) as fh:
         head = fh.read(132)
-    force = head[128:132] != b"DICM"
-    if force and head[:2] not in _DATASET_STARTS:
-        raise NotDicomError("no DICM prefix and no dataset start")
-    check_inflation_file(path)
-    with quiet_value_warnings():
-        try:
-            ds = dcmread(path, force=force, defer_size=4096)
-            ts = _transfer_syntax(ds)
-            raw = ds.get_item(PIXEL_DATA_TAG, keep_deferred=True)
-        except Exception as exc:
-            raise (NotDicomError if force else UnreadableDicomError)(f"cannot parse: {exc}") from exc
-        return extract_header(ds, ts, *_pixel_location(raw, ts))
+        force = head[128:132] != b"DICM"
+        if force and head[:2] not in _DATASET_STARTS:
+            raise NotDicomError("no DICM prefix and no dataset start")
+        check_inflation_stream(fh)
+        fh.seek(0)
+        with quiet_value_warnings():
+            try:
+                ds = dcmread(fh, force=force, defer_size=4096)
+                ts = _transfer_syntax(ds)
+                raw = ds.get_item(PIXEL_DATA_TAG, keep_deferred=True)
+            except Exception as exc:
+                raise (NotDicomError if force else UnreadableDicomError)(f"cannot parse: {exc}") from exc
+            return extract_header(ds, ts, *_pixel_location(raw, ts))
 
 
 _TEXT_FIELDS = {  # InstanceHeader field -> DICOM keyword

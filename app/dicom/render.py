@@ -50,9 +50,16 @@ def render_png(
     *,
     overlays: bool = False,
 ) -> None:
-    """Write one frame as PNG (8-bit grey or RGB); raise DecodeError for non-images."""
+    """Write one frame as PNG (8-bit grey or RGB; encrypted inside an unlocked encrypted data folder, as the
+    report's key images are); raise DecodeError for non-images."""
+    import io
+
     from PIL import Image
+
+    from app.crypto import seal_for
 
     image = render_array(src, frame, window, overlays=overlays)
     with image_errors("cannot write PNG"):
-        Image.fromarray(image, mode="RGB" if image.ndim == 3 else "L").save(out, format="PNG")
+        buf = io.BytesIO()
+        Image.fromarray(image, mode="RGB" if image.ndim == 3 else "L").save(buf, format="PNG")
+        Path(out).write_bytes(seal_for(out, buf.getbuffer()))

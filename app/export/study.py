@@ -47,10 +47,10 @@ def exportable(sop_class_uid: str) -> bool:
 
 
 def _check_headers(sources: Sequence[tuple[str, Path]], deid: Deidentifier) -> None:
-    from pydicom import dcmread
+    from app.dicom.stored import dcmread_stored
 
     for _series, path in sources:
-        deid.check_burned_in(dcmread(path, stop_before_pixels=True, specific_tags=["BurnedInAnnotation"]))
+        deid.check_burned_in(dcmread_stored(path, stop_before_pixels=True, specific_tags=["BurnedInAnnotation"]))
 
 
 def export_deidentified(sources: Sequence[tuple[str, Path]], destination: Path, options: DeidOptions, *,
@@ -59,7 +59,7 @@ def export_deidentified(sources: Sequence[tuple[str, Path]], destination: Path, 
     """De-identify ``sources`` ((series UID, file) pairs) into ``destination`` (a ``.zip``, a new folder, or
     with ``dicomdir`` a new folder of DICOMDIR media); DeidentificationBlocked before writing anything when a
     file has burned-in annotation unconfirmed."""
-    from pydicom import dcmread
+    from app.dicom.stored import dcmread_stored
 
     destination = Path(destination)
     if dicomdir and destination.suffix.lower() == ".zip":
@@ -76,7 +76,7 @@ def export_deidentified(sources: Sequence[tuple[str, Path]], destination: Path, 
     try:
         for n, (series, path) in enumerate(sources, 1):
             check_cancel(cancel)  # Cancelled: nothing is left at the destination
-            ds = deid.apply(dcmread(path))
+            ds = deid.apply(dcmread_stored(path))  # read decrypted; written plaintext outside the data folder
             study_uids.add(str(ds.StudyInstanceUID))
             index = series_index.setdefault(series, len(series_index) + 1)
             writer.write(f"S{index:03d}/I{n:05d}.dcm", ds, index, n)

@@ -216,7 +216,9 @@ class DicomWebClient:
     # -- STOW-RS -----------------------------------------------------------------------------
     def store(self, paths: Sequence[Path], study_uid: str | None = None) -> dict[str, Any]:
         """STOW-RS the files in one request; returns the response (DICOM JSON) as a dict."""
-        boundary, body = encode_related([Path(p).read_bytes() for p in paths])
+        from app.crypto import read_stored
+
+        boundary, body = encode_related([read_stored(p) for p in paths])  # plaintext, encrypted at rest or not
         url = f"/studies/{study_uid}" if study_uid else "/studies"
         r = self._call("POST", url, body=body, headers={
             "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
+from app.crypto import KeyMissingError
 from app.network import netaudit
 from app.network.nodes import Node
 from app.network.scu import NetworkError, associate
@@ -14,6 +15,8 @@ from app.network.syntaxes import uncompressed
 from app.tasks import Cancelled, ProgressFn, check_cancel, report
 
 if TYPE_CHECKING:
+    from pydicom import Dataset
+
     from app.audit import AuditLog
 
 
@@ -27,13 +30,23 @@ class SendResult:
 
 
 def _header(path: Path) -> tuple[str, str, str, str]:
-    from pydicom import dcmread
     from pydicom.uid import ImplicitVRLittleEndian
 
-    ds = dcmread(path, stop_before_pixels=True,
-                 specific_tags=["SOPClassUID", "SOPInstanceUID", "StudyInstanceUID"])
+    from app.dicom.stored import dcmread_stored
+
+    ds = dcmread_stored(path, stop_before_pixels=True,
+                        specific_tags=["SOPClassUID", "SOPInstanceUID", "StudyInstanceUID"])
     ts = str(ds.file_meta.get("TransferSyntaxUID", ImplicitVRLittleEndian))
     return str(ds.SOPClassUID), str(ds.SOPInstanceUID), ts, str(ds.get("StudyInstanceUID", ""))
+
+
+def _payload(path: Path) -> "Path | Dataset":
+    """What pynetdicom sends: the path of a plaintext file (it reads it itself), the decrypted data set of
+    a file encrypted at rest (pynetdicom would read the ciphertext)."""
+    from app.crypto import is_stored_encrypted
+    from app.dicom.stored import dcmread_stored
+
+    return dcmread_stored(path) if is_stored_encrypted(path) else path
 
 
 def _contexts(headers: Sequence[tuple[str, str, str, str]]) -> list[tuple[str, list[str]]]:
@@ -59,6 +72,8 @@ def send_files(node: Node, calling_aet: str, paths: Sequence[Path], *, audit: "A
     for path in paths:
         try:
             headers.append((Path(path), _header(Path(path))))
+        except KeyMissingError as exc:
+            result.failed[str(path)] = str(exc)
         except Exception as exc:
             result.failed[str(path)] = f"not a readable DICOM file ({type(exc).__name__})"
     studies: dict[str, int] = {}
@@ -69,7 +84,7 @@ def send_files(node: Node, calling_aet: str, paths: Sequence[Path], *, audit: "A
             with associate(node, calling_aet, _contexts([h for _, h in headers]), timeout=timeout) as assoc:
                 for i, (path, (_, sop_uid, _, study)) in enumerate(headers):
                     check_cancel(cancel)
-                    status = assoc.send_c_store(path, msg_id=(i % 65535) + 1)
+                    status = assoc.send_c_store(_payload(path), msg_id=(i % 65535) + 1)
                     code = int(status.Status) if status is not None and "Status" in status else None
                     if code is not None and (code == 0 or 0xB000 <= code <= 0xBFFF):
                         result.sent.append(sop_uid)

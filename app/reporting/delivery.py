@@ -25,9 +25,9 @@ class DeliveryError(RuntimeError):
 
 def _uids(path: Path) -> tuple[str, str]:
     """(SOP Instance UID, Study Instance UID) of a Part 10 file."""
-    import pydicom
+    from app.dicom.stored import dcmread_stored
 
-    ds = pydicom.dcmread(str(path), stop_before_pixels=True, specific_tags=["SOPInstanceUID", "StudyInstanceUID"])
+    ds = dcmread_stored(path, stop_before_pixels=True, specific_tags=["SOPInstanceUID", "StudyInstanceUID"])
     return str(ds.SOPInstanceUID), str(ds.get("StudyInstanceUID", ""))
 
 
@@ -72,7 +72,9 @@ class ReportSender:
             dest = self.settings.hl7.destination(wanted) if self.settings.hl7 is not None else None
             if dest is None:
                 raise DeliveryError(f"HL7 destination {wanted!r} is not configured (reporting.json \"hl7\")")
-            message = file.read_bytes()
+            from app.crypto import read_stored
+
+            message = read_stored(file)
             study_uid = study_uid_of(message) or None
             send_message(dest, message)
         except Exception as exc:

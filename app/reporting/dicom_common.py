@@ -31,10 +31,10 @@ class InstanceRef:
     @classmethod
     def read(cls, path: Path) -> "InstanceRef":
         """Reference to the DICOM file at ``path``."""
-        import pydicom
+        from app.dicom.stored import dcmread_stored
 
-        ds = pydicom.dcmread(str(path), stop_before_pixels=True,
-                             specific_tags=["StudyInstanceUID", "SeriesInstanceUID", "SOPClassUID", "SOPInstanceUID"])
+        ds = dcmread_stored(path, stop_before_pixels=True,
+                            specific_tags=["StudyInstanceUID", "SeriesInstanceUID", "SOPClassUID", "SOPInstanceUID"])
         return cls(ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPClassUID, ds.SOPInstanceUID)
 
     def as_dataset(self) -> "Dataset":
@@ -78,10 +78,10 @@ def dicom_dt(iso: str) -> tuple[str, str, str]:
 
 def header_repairs(path: Path) -> list[str]:
     """What :func:`repair_header` changes in the instance at ``path`` (one line each, no values)."""
-    import pydicom
+    from app.dicom.stored import dcmread_stored
 
     repairs: list[str] = []
-    repair_header(pydicom.dcmread(str(path), stop_before_pixels=True), repairs)
+    repair_header(dcmread_stored(path, stop_before_pixels=True), repairs)
     return repairs
 
 

@@ -26,8 +26,10 @@ class IntegrityError(ReportError):
 
 
 def write_signed(path: Path, data: bytes) -> str:
-    """Write ``data`` atomically: a 0600 temp file (whatever the umask), fsync, chmod 0400, rename;
-    return its SHA-256."""
+    """Write ``data`` atomically (encrypted in an unlocked encrypted data folder, app.crypto): a 0600 temp
+    file (whatever the umask), fsync, chmod 0400, rename; return the SHA-256 of ``data`` (the plaintext)."""
+    from app.crypto import seal_for
+
     private_dir(path.parent)  # reports/<study>/<report>: 0700 whatever the umask
     tmp = path.with_name(path.name + ".tmp")
     tmp.unlink(missing_ok=True)  # a crashed attempt may have left a read-only one
@@ -35,7 +37,7 @@ def write_signed(path: Path, data: bytes) -> str:
     try:
         os.fchmod(fd, WRITE_MODE)
         with os.fdopen(fd, "wb", closefd=False) as fh:
-            fh.write(data)
+            fh.write(seal_for(path, data))
             fh.flush()
         os.fsync(fd)
         os.fchmod(fd, SIGNED_MODE)
@@ -46,11 +48,16 @@ def write_signed(path: Path, data: bytes) -> str:
 
 
 def problem(path: Path, sha256: str) -> Optional[str]:
-    """Why the file at ``path`` is not the one recorded with ``sha256`` (None if it is)."""
+    """Why the file at ``path`` is not the one recorded with ``sha256`` (None if it is); its plaintext is
+    hashed (KeyMissingError when it is encrypted and the data folder locked: not a problem of the file)."""
+    from app.crypto import DecryptError, read_stored
+
     try:
-        data = Path(path).read_bytes()
+        data = read_stored(path)
     except OSError as exc:
         return f"cannot read {Path(path).name}: {exc.strerror or type(exc).__name__}"
+    except DecryptError:
+        return f"{Path(path).name} changed on disk after signing (it no longer decrypts)"
     if hashlib.sha256(data).hexdigest() != sha256:
         return f"{Path(path).name} changed on disk after signing (SHA-256 differs from the record)"
     return None

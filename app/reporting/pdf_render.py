@@ -98,14 +98,27 @@ def _header(report: Report, st: dict[str, Any]) -> Any:
         ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#f4f6f8"))])
 
 
+def _key_image_png(path: str) -> "bytes | None":
+    """The PNG bytes of a key image (encrypted at rest or not); None when it is gone or does not decrypt."""
+    from app.crypto import DecryptError, read_stored
+
+    if not path or not Path(path).is_file():
+        return None
+    try:
+        return read_stored(path)
+    except (OSError, DecryptError):
+        return None
+
+
 def _key_images(report: Report, st: dict[str, Any]) -> list[Any]:
     from reportlab.lib.units import mm
     from reportlab.platypus import Image, Table
 
     cells = []
     for k in report.key_images:
-        img = Image(k.png_path, width=40 * mm, height=40 * mm, kind="proportional") \
-            if k.png_path and Path(k.png_path).is_file() else _para("(image unavailable)", st["small"])
+        png = _key_image_png(k.png_path)
+        img = Image(io.BytesIO(png), width=40 * mm, height=40 * mm, kind="proportional") \
+            if png is not None else _para("(image unavailable)", st["small"])
         cells.append([img, _para(k.caption, st["small"])])
     if not cells:
         return []

@@ -22,11 +22,10 @@ REQUIRED_EMPTY: tuple[str, ...] = (
 
 def read_source(path: Path) -> "Dataset":
     """Header of one instance of the study (pixel data skipped), invalid patient/study values blanked."""
-    import pydicom
-
+    from app.dicom.stored import dcmread_stored
     from app.reporting.dicom_common import repair_header
 
-    return repair_header(pydicom.dcmread(str(path), stop_before_pixels=True))
+    return repair_header(dcmread_stored(path, stop_before_pixels=True))
 
 
 def copy_patient_study(source: "Dataset", target: "Dataset") -> None:

@@ -67,7 +67,9 @@ def verify_pdf(pdf: Union[Path, bytes], trust_roots: Iterable[Union[Path, bytes]
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
-    data = Path(pdf).read_bytes() if isinstance(pdf, Path) else pdf
+    from app.crypto import read_stored
+
+    data = read_stored(pdf) if isinstance(pdf, Path) else pdf  # a signed PDF of ours is encrypted at rest
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         sigs = list(reader.embedded_signatures)

@@ -95,11 +95,15 @@ def verify_report_file(path: Path, trust_roots: Iterable[Union[Path, bytes]],
                        store: "Optional[ReportStore]" = None, audit: "Optional[AuditLog]" = None,
                        user: Optional[str] = None) -> FileVerification:
     """Verify ``path`` (never raises for a bad file: every failure is a problem in the result)."""
+    from app.crypto import DecryptError, KeyMissingError, read_stored
+
     path = Path(path)
     try:
-        data, roots = path.read_bytes(), _root_bytes(trust_roots)
+        data, roots = read_stored(path), _root_bytes(trust_roots)  # ours are encrypted at rest
     except OSError as exc:
         return FileVerification(False, "", (f"cannot read: {exc.strerror or exc}",))
+    except (DecryptError, KeyMissingError) as exc:
+        return FileVerification(False, "", (str(exc),))
     if data[128:132] == b"DICM":
         return _verify_dicom(path, data, roots, store, audit, user)
     if data.lstrip()[:5] == b"%PDF-":

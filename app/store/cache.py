@@ -19,6 +19,7 @@ import sqlite_utils
 
 from app.clock import utc_iso as utc_now
 from app.config import open_private, private_dir
+from app.crypto import KeyMissingError
 from app.db.connection import disk_full, is_read_only
 from app.store import queries, schema
 from app.store.batch import Entry, Plan, execute, plan_entry, plan_quarantine
@@ -43,13 +44,18 @@ StoreItem = Union[tuple[bytes, "str | None"], tuple[bytes, "str | None", "str | 
 
 
 def read_input(path: Path) -> bytes | StoreResult:
-    """The bytes of a file to store, or a ``"rejected"`` result (too large, unreadable)."""
+    """The bytes of a file to store, or a ``"rejected"`` result (too large, unreadable). A file of an
+    unlocked encrypted data folder (a signed report of ours) is decrypted; any other is read as it is."""
+    from app.crypto import DecryptError, keys_for, read_stored
+
     try:
         if Path(path).stat().st_size > MAX_OBJECT_BYTES:
             return StoreResult("rejected", f"file larger than {MAX_OBJECT_BYTES} bytes")
-        return Path(path).read_bytes()
+        return read_stored(path) if keys_for(path) is not None else Path(path).read_bytes()
     except OSError as exc:
         return StoreResult("rejected", f"cannot read file: {exc.strerror or exc}")
+    except (DecryptError, KeyMissingError) as exc:
+        return StoreResult("rejected", str(exc))
 
 
 def _checkpoint_and_close(db: sqlite_utils.Database) -> bool:
@@ -110,11 +116,17 @@ class Cache:
         lock = CacheLock.acquire(root)
         try:
             marker = root / CLEAN_MARKER
-            unclean = (root / "cache.sqlite").exists() and not marker.exists()
+            had_marker = marker.exists()
+            unclean = (root / "cache.sqlite").exists() and not had_marker
             marker.unlink(missing_ok=True)
             fsync_dir(root)
             full = disk_full(root)
-            db, report = open_database(root, check=(unclean or check) and not full)
+            try:
+                db, report = open_database(root, check=(unclean or check) and not full)
+            except KeyMissingError:
+                if had_marker:  # locked, not crashed: the next open needs no walk
+                    _write_marker(marker)
+                raise
             report.unclean_shutdown = unclean
             cache = cls(root, db, lock)
             if full or is_read_only(db):  # nothing can be repaired on a full disk: read as it is

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from app.crypto import KeyMissingError
 from app.store.prepare import Prepared
 
 _IDENTITY = ("SOPClassUID", "StudyInstanceUID", "SeriesInstanceUID", "Rows", "Columns", "NumberOfFrames")
@@ -31,5 +32,7 @@ def same_instance_other_syntax(stored: Path, stored_syntax: str, incoming: Prepa
         if any(str(old.get(k, "")) != str(new.get(k, "")) for k in _IDENTITY):
             return False
         return bool((decode_all(old, as_rgb=False) == decode_all(new, as_rgb=False)).all())
+    except KeyMissingError:
+        raise  # the stored copy is encrypted and its folder locked: not a reason to quarantine the other
     except Exception:  # undecodable either side: keep the stored copy, quarantine the other
         return False

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.crypto import DecryptError, read_stored
 from app.store.files import OBJECTS, QUARANTINE, TMP, fsync_dir, object_relpath, quarantine_relpath
 from app.store.index import index_instance, purge_empty
 from app.store.lifecycle import delete_study_rows_and_files
@@ -46,9 +47,17 @@ def _files_under(root: Path, sub: str) -> dict[str, Path]:
     return found
 
 
-def _to_quarantine(cache: Cache, path: Path, reason: str) -> None:
-    data = path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
+def _content_sha256(path: Path) -> str:
+    """SHA-256 of a stored file's plaintext (of its bytes as they are when it does not decrypt: damaged)."""
+    try:
+        data = read_stored(path)
+    except DecryptError:
+        data = path.read_bytes()
+    return hashlib.sha256(data).hexdigest()
+
+
+def _to_quarantine(cache: Cache, path: Path, reason: str, sha: str | None = None) -> None:
+    sha = sha or _content_sha256(path)
     rel = quarantine_relpath(sha)
     dest = cache.root / rel
     os.replace(path, dest)
@@ -69,7 +78,11 @@ def _now() -> str:
 
 def _adopt_orphan(cache: Cache, rel: str, path: Path) -> bool:
     """Index a file that has no row; True if indexed, False if it went to quarantine."""
-    data = path.read_bytes()
+    try:  # KeyMissingError (encrypted, locked) goes up: nothing is quarantined for want of a key
+        data = read_stored(path)
+    except DecryptError as exc:
+        _to_quarantine(cache, path, f"orphan file in store: {exc}")
+        return False
     try:
         prepared = prepare(data)
         if object_relpath(prepared.header.sop_instance_uid).as_posix() != rel:
@@ -77,7 +90,7 @@ def _adopt_orphan(cache: Cache, rel: str, path: Path) -> bool:
         if prepared.content != data:
             raise Rejected("file is not in canonical form")
     except Rejected as exc:
-        _to_quarantine(cache, path, f"orphan file in store: {exc.reason}")
+        _to_quarantine(cache, path, f"orphan file in store: {exc.reason}", hashlib.sha256(data).hexdigest())
         return False
     with cache.db.atomic():
         index_instance(cache.db, prepared.header, path=rel, size=len(prepared.content),
@@ -117,7 +130,7 @@ def _reconcile_quarantine(cache: Cache, report: ReconcileReport) -> None:
         db.execute("DELETE FROM quarantine WHERE path = ?", [rel])
         report.quarantine_rows_dropped += 1
     for rel in sorted(on_disk.keys() - rows):
-        sha = hashlib.sha256(on_disk[rel].read_bytes()).hexdigest()
+        sha = _content_sha256(on_disk[rel])
         db.execute(
             "INSERT INTO quarantine (path, sha256, reason, source, time) VALUES (?, ?, ?, ?, ?)",
             [rel, sha, "found in quarantine without a record", "cache reconcile", _now()],

@@ -76,6 +76,14 @@ def render_layout(models: Sequence[Optional[ViewportModel]], rows: int, cols: in
 
 
 def save_png(image: np.ndarray, path: Any) -> None:
+    """Write ``image`` as PNG (encrypted inside an unlocked encrypted data folder: key images)."""
+    import io
+    from pathlib import Path
+
     from PIL import Image
 
-    Image.fromarray(image).save(str(path), format="PNG")
+    from app.crypto import seal_for
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    Path(path).write_bytes(seal_for(path, buf.getbuffer()))

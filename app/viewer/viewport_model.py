@@ -299,10 +299,12 @@ def _may_have_overlays(ref: Any) -> bool:
     """
     if ref.frame != 0 or ref.pixel_offset is None or ref.transfer_syntax not in native_little_endian():
         return True
+    from app.dicom.stored import open_pixels
+
     try:
-        with open(ref.path, "rb") as f:
+        with open_pixels(ref.path) as f:  # encrypted at rest: only the chunks before Pixel Data
             head = f.read(ref.pixel_offset)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: app.crypto.DecryptError (damaged)
         return True
     at = head.find(b"\x60\x00\x30", 1)  # (60xx,3000) Overlay Data, little endian: xx 60 00 30
     while at != -1:

@@ -58,14 +58,14 @@ def fields_from_dataset(ds: Any) -> RequestFields:
 
 def read_request_fields(cache: "Cache", study_uid: str) -> RequestFields | None:
     """Read one stored instance of the study; None if the study has no readable instance."""
-    import pydicom
+    from app.dicom.stored import dcmread_stored
 
     for series in cache.list_series(study_uid):
         for inst in cache.list_instances(series.series_instance_uid):
             if inst.state != "ok":
                 continue
             try:
-                ds = pydicom.dcmread(inst.path, stop_before_pixels=True)
+                ds = dcmread_stored(inst.path, stop_before_pixels=True)  # encrypted at rest or not
             except Exception as exc:  # a damaged file: try the next one
                 log.debug("cannot read header of %s: %s", inst.sop_instance_uid, exc)
                 continue

@@ -111,13 +111,17 @@ def _read_one(store: "AiStore", inst: Any, study_uid: str, kind: str, received: 
     from app.ai.parse import read_ai_object
 
     try:
-        import pydicom
+        from app.dicom.stored import dcmread_stored
 
-        ds = pydicom.dcmread(inst.path, stop_before_pixels=True)
+        ds = dcmread_stored(inst.path, stop_before_pixels=True)
         obj = read_ai_object(ds)
         if obj.study_uid != study_uid:
             raise AiResultError("its Study Instance UID differs from the study it is stored in")
     except Exception as exc:  # noqa: BLE001 - any damage: a warning for this object, nothing else changes
+        from app.crypto import KeyMissingError
+
+        if isinstance(exc, KeyMissingError):
+            raise  # encrypted and locked: not damage, nothing is recorded
         reason = str(exc) if isinstance(exc, AiResultError) else f"unreadable ({type(exc).__name__}: {exc})"
         store.put_object(AiObject(inst.sop_instance_uid, study_uid, inst.series_instance_uid, kind, warning=reason),
                          received)

@@ -33,8 +33,20 @@ def encrypted_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TELERAD_PLAINTEXT", raising=False)
 
 
-def _signed_in(home: Path, port: int) -> Workstation:
+def _phi(home: Path, needles: set[bytes], salted: str) -> set[str]:
+    """test_purge's search; the audit log's WAL (open log) may hold its salted patient_hash column too, but
+    no clear needle."""
+    found = _holding(home, needles, salted)
+    wal = home / "audit.sqlite-wal"
+    if "audit.sqlite-wal" in found and not any(n in wal.read_bytes() for n in needles):
+        found.discard("audit.sqlite-wal")
+    return found
+
+
+def _signed_in(home: Path, port: int, before=None) -> Workstation:  # type: ignore[no-untyped-def]
     ws = _workstation(home, port)
+    if before is not None:
+        before(ws)
     if ws.accounts.any():
         ws.sign_in("alice", PASSWORD)
     else:
@@ -50,9 +62,8 @@ def test_a_reading_session_leaves_no_phi_in_the_data_folder(tmp_path: Path, shar
     home = tmp_path / "home"
     old = os.umask(0o022)
     try:
-        with _signed_in(home, pacs) as ws:
-            save_repository(ws.paths.config_dir, AuditRepository(host="127.0.0.1", port=free_port(),
-                                                                  ca_file=str(pki.ca_pem), retry_min_s=0.2))
+        repository = AuditRepository(host="127.0.0.1", port=free_port(), ca_file=str(pki.ca_pem), retry_min_s=0.2)
+        with _signed_in(home, pacs, lambda ws: save_repository(ws.paths.config_dir, repository)) as ws:
             listener = ws.start_hl7_listener(port=0, host="127.0.0.1")
             _send_hl7(listener.port, [order_message("ORDE1", "ACCENC4242", PATIENT["id"],
                                                     name="QWERTZUIOP^ENCRYPTED", reason="Qwertzuiop follow-up")],
@@ -67,28 +78,29 @@ def test_a_reading_session_leaves_no_phi_in_the_data_folder(tmp_path: Path, shar
             assert study is not None and "Qwertzuiop" in str(study.patient_name)  # readable while unlocked
             needles, salted = _needles(ws, PATIENT), ws.audit.patient_hash(PATIENT["id"])
             assert ws.audit.db.execute("SELECT count(*) FROM spool WHERE patient_id IS NOT NULL").fetchone()[0] >= 2
-            assert _holding(home, needles, salted) == set()  # while open (WAL files included)
-        assert _holding(home, needles, salted) == set() and _modes(home) == {}
+            assert _phi(home, needles, salted) == set()  # while open (WAL files included)
+        assert _phi(home, needles, salted) == set() and _modes(home) == {}
         received = list((tmp_path / "pacs").rglob("*"))
         assert any(PATIENT["id"].encode() in p.read_bytes() for p in received if p.is_file())  # plaintext there
     finally:
         os.umask(old)
 
-    with _workstation(home, pacs) as ws:  # the wrong password: refused, audited, nothing opened
+    with Workstation.open(home, user="reader") as ws:  # the wrong password: refused, audited, nothing opened
         with pytest.raises(AuthenticationError):
             ws.sign_in("alice", "not the right password")
         assert "cache" not in ws._services
     before = {p: p.stat().st_mtime_ns for p in (home / "cache" / "objects").rglob("*") if p.is_file()}
     pw = tmp_path / "wrong"
     pw.write_text("not the right password\n")
-    assert main(["--data-dir", str(home), "--unlock", str(pw), "show", uid]) == 1
+    assert main(["--data-dir", str(home), "--unlock", str(pw), "studies"]) == 1
     err = capsys.readouterr().err
     assert "wrong user name or password" in err and "Traceback" not in err
     assert {p: p.stat().st_mtime_ns for p in (home / "cache" / "objects").rglob("*") if p.is_file()} == before
 
-    with _signed_in(home, pacs) as ws:
+    with Workstation.open(home, user="reader") as ws:
+        ws.sign_in("alice", PASSWORD)
         with frozen_at(datetime.now(timezone.utc) + timedelta(days=31)):
             result = ws.purge()
         assert [i.study_uid for i in result.purged] == [uid]
-    assert _holding(home, needles, salted) == set()
+    assert _phi(home, needles, salted) == set()
     assert main(["--data-dir", str(home), "audit", "verify"]) == 0  # plaintext log, no password needed
