@@ -17,7 +17,7 @@ import struct
 from typing import BinaryIO
 
 MAGIC = b"TLRENC\x01\n"
-CHUNK = 256 * 1024
+CHUNK = 64 * 1024
 TAG = 16
 _FIELDS = struct.Struct(">IQ")
 HEADER = len(MAGIC) + _FIELDS.size + 12 + 32 + TAG  # 80 bytes
