@@ -11,6 +11,7 @@
     telerad report addendum STUDY_UID --text-file F [--note TEXT]
     telerad report verify FILE [--ca CA.pem ...] [--json]   (signed PDF, Encapsulated PDF or SR)
     telerad report templates
+    telerad report export STUDY_UID DIR   (the signed files, decrypted, checked against their signing hash)
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--template", metavar="NAME", help="template id (default: chosen by modality and body part)")
     p.add_argument("--text-file", metavar="F", type=Path, help="text with section headings (Findings:, ...)")
     p.add_argument("--critical", metavar="TEXT", help="flag the draft critical with this finding")
+    p = subs.add_parser("export", help="copy the study's signed report files (PDF, SR) out of the data folder")
+    p.add_argument("study_uid", metavar="STUDY_UID")
+    p.add_argument("destination", metavar="DIR", type=Path)
     p = subs.add_parser("show", help="print the study's report, critical notices and delivery state")
     p.add_argument("study_uid", metavar="STUDY_UID")
     p.add_argument("--json", action="store_true")
@@ -85,12 +89,19 @@ def execute(args: argparse.Namespace) -> int:
 
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "draft": _draft, "show": _show, "critical": _critical, "sign": _sign, "addendum": _addendum,
-        "verify": _verify, "templates": _templates}
+        "verify": _verify, "templates": _templates, "export": _export}
     try:
         return handlers[args.report_command](args)
     except (ReportError, SigningError, OSError, KeyMissingError, DecryptError) as exc:
         print(f"telerad report {args.report_command}: {exc}", file=sys.stderr)
         return 1
+
+
+def _export(args: argparse.Namespace) -> int:
+    with workstation(args) as ws:
+        for path in ws.export_signed_report(args.study_uid, args.destination):
+            print(path)
+    return 0
 
 
 def _sections_from(path: Path | None) -> dict[str, str]:

@@ -184,6 +184,12 @@ class Workstation:
         return export.export_deidentified(self, study_uid, destination, options, series_uids=series_uids,
                                           dicomdir=dicomdir, node=node, progress=progress, cancel=cancel)
 
+    def export_signed_report(self, study_uid: str, destination: Path) -> "list[Path]":
+        """The study's signed report files, decrypted and checked, copied into ``destination``."""
+        from app.workstation.report_export import export_signed
+
+        return export_signed(self, study_uid, destination)
+
     # -- encryption at rest ---------------------------------------------------------------------
     def encrypt_remaining(self, progress: Optional[ProgressFn] = None,
                           cancel: Optional[threading.Event] = None) -> int:

@@ -74,6 +74,9 @@ def test_a_reading_session_leaves_no_phi_in_the_data_folder(tmp_path: Path, shar
             ws.record_access(uid, "show")
             _sign(ws, uid, pki)
             assert _deliver(ws) == 2  # the PACS received the decrypted SR and PDF
+            copies = ws.export_signed_report(uid, tmp_path / "copies")  # the user's copy, decrypted
+            assert {p.suffix for p in copies} >= {".pdf", ".dcm"}
+            assert all(p.read_bytes()[:5] == b"%PDF-" for p in copies if p.suffix == ".pdf")
             study = ws.cache.get_study(uid)
             assert study is not None and "Qwertzuiop" in str(study.patient_name)  # readable while unlocked
             needles, salted = _needles(ws, PATIENT), ws.audit.patient_hash(PATIENT["id"])
