@@ -288,7 +288,8 @@ def _first_paint(home: Path, populated: bool) -> float:
     ensure_display()
     started = time.time()
     out = subprocess.run([sys.executable, "-c", POPULATED_PROBE, str(home), str(int(populated))],
-                         capture_output=True, text=True, cwd=REPO, timeout=300, env=dict(os.environ))
+                         capture_output=True, text=True, cwd=REPO, timeout=300,
+                         env=dict(os.environ, TELERAD_PLAINTEXT="1"))  # no first-account dialog (at-rest mode)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("PAINT")]
     if not lines:
         raise RuntimeError(f"no paint: {out.stderr[-500:]}")

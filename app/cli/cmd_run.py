@@ -18,8 +18,9 @@ def execute(args: argparse.Namespace) -> int:
     from app.ui.app import run_gui
 
     quit_ms = int(args.quit_after * 1000) if args.quit_after else None
-    return run_gui(paths(args), user_name(), demo=not args.no_demo, quit_after_ms=quit_ms,
-                   open_study=args.open_study, sign_in=_scripted_sign_in(args))
+    return run_gui(paths(args), getattr(args, "reader", None) or user_name(), demo=not args.no_demo,
+                   quit_after_ms=quit_ms, open_study=args.open_study, sign_in=_scripted_sign_in(args),
+                   group_url=getattr(args, "group", None))
 
 
 def _scripted_sign_in(args: argparse.Namespace):  # type: ignore[no-untyped-def]

@@ -16,7 +16,8 @@ DEMO_MARKER = ".demo-imported"
 
 
 def run_gui(paths: Paths, user: str, demo: bool = True, quit_after_ms: Optional[int] = None,
-            open_study: Optional[str] = None, sign_in: Optional[Callable[[Any], None]] = None) -> int:
+            open_study: Optional[str] = None, sign_in: Optional[Callable[[Any], None]] = None,
+            group_url: Optional[str] = None) -> int:
     """Run the workstation until the window closes (it starts maximized); ``open_study`` opens that study in
     reading mode. Returns the exit code."""
     from PySide6.QtCore import Qt, QTimer
@@ -32,6 +33,7 @@ def run_gui(paths: Paths, user: str, demo: bool = True, quit_after_ms: Optional[
     app.setApplicationName("Telerad Workstation")
     paths.config_dir.mkdir(parents=True, exist_ok=True)
     with Workstation(paths, user) as ws:
+        ws.group_url = group_url  # --group: the shared worklist (app.ui.group_ui)
         ws.start_application("window")  # audited start; the stop is audited when the workstation closes
         from app.ui.sign_in import sign_in_at_start
         if sign_in is not None and ws.accounts.any():  # --unlock F: the password of a script
@@ -45,9 +47,8 @@ def run_gui(paths: Paths, user: str, demo: bool = True, quit_after_ms: Optional[
             window.showMaximized()
         if open_study:  # first: the worklist loads after it, in the background
             window.open_in_reading_mode(open_study)
-        start_up(window, paths, demo and open_study is None)
-        encrypt_leftovers(window)
-        QTimer.singleShot(0, window.warm_up)  # after the first paint: viewer and VTK ready before the first open
+        start_up(window, paths, demo and open_study is None, then=window.warm_up)  # warm-up: viewer and VTK
+        encrypt_leftovers(window)  # ready before the first open, started once the worklist's first page shows
         if not ws.accounts.any():  # first start (lone-reader mode until then): offer the first account
             window.lock_controller.offer_first_account()
         if quit_after_ms is not None:
@@ -66,8 +67,11 @@ def encrypt_leftovers(window: "MainWindow") -> None:
                              on_failure=window._show_error)
 
 
-def start_up(window: "MainWindow", paths: Paths, demo: bool) -> None:
-    """List the cache; on the very first run with an empty cache, import the bundled demo studies."""
+def start_up(window: "MainWindow", paths: Paths, demo: bool, then: Optional[Callable[[], Any]] = None) -> None:
+    """List the cache; on the very first run with an empty cache, import the bundled demo studies. ``then``
+    runs after the first paint (with the worklist's first page: its work would slow the page down)."""
+    from PySide6.QtCore import QTimer
+
     marker = paths.home / DEMO_MARKER
     samples = resources_dir() / "samples"
     if demo and not marker.exists() and not window.cache.list_studies() and samples.is_dir():
@@ -75,5 +79,9 @@ def start_up(window: "MainWindow", paths: Paths, demo: bool) -> None:
         marker.write_text("demo studies imported on first run\n")
         log.info("first run: importing demo studies from %s", samples)
         window.import_paths([samples], label="Importing demo studies")
+        if then is not None:
+            QTimer.singleShot(0, then)
     else:
-        window.refresh()
+        from app.ui.worklist_start import load_worklist_at_start
+
+        load_worklist_at_start(window, then)  # the first page at once, then the whole worklist

@@ -53,6 +53,8 @@ class MainWindow(ReadingModeMixin, QMainWindow):
         self.disk_warning = attach_disk_warning(self, self.paths.home)
         from app.ui.lock_screen import attach_lock
         self.lock_controller = attach_lock(self)  # idle and on-demand lock (Ctrl+Alt+L), sign-in of another user
+        from app.ui.group_ui import attach_group
+        self.group_live = attach_group(self)  # --group: the live shared worklist, Worklist > Next case (Ctrl+N)
 
     # -- construction -------------------------------------------------------------------
     def _build_worklist_panel(self) -> None:

@@ -155,10 +155,8 @@ def build_entry(study: Any, *, local: bool, state: Mapping[str, Any], fields_row
                 order: OrderMark = NO_ORDER, ai: AiMark = NO_AI) -> WorklistEntry:
     """One entry; ``state`` is the persisted row (it always exists once a study has been seen)."""
     fields = request_fields(fields_row, study)
-    facts = facts_of(study, fields)
-    override = state.get("priority_override")
-    decision_key = (override, fields, facts, order.priority, None if ai is NO_AI else ai)
-    priority, source, target, sub = _memo(2, rules, decision_key, lambda r, k: _decide(r, *k[:4], ai))
+    priority, source, target, sub, facts = _decision(rules, study, fields, state.get("priority_override"),
+                                                     order.priority, ai)
     arrival = _parse_shared(state.get("arrival")) or datetime.now(timezone.utc)
     if source == "ai":
         due = ai_clock_start(ai, arrival) + target  # the site's clock rule for AI results
@@ -179,6 +177,29 @@ def build_entry(study: Any, *, local: bool, state: Mapping[str, Any], fields_row
         reference=bool(state.get("reference")), priors=priors, report=report, order=order, ai=ai,
         incomplete=incomplete_label(study),
     )
+
+
+_DECISIONS: dict[tuple[Any, ...], tuple[Priority, str, timedelta, str, Facts]] = {}
+_DECIDED_BY: dict[int, RuleSet] = {}
+
+
+def _decision(rules: RuleSet, study: Any, fields: RequestFields, override: str | None, order: str,
+              ai: AiMark) -> tuple[Priority, str, timedelta, str, Facts]:
+    """``_decide`` and the facts, memoised on their plain inputs (strings: C-level hashing, no dataclass
+    ``__hash__`` per study; most studies share theirs)."""
+    key = (id(rules), override, fields.requested_procedure_priority, fields.study_priority_id, fields.patient_age,
+           fields.requesting_service, study.modalities, study.body_part, study.description,
+           study.referring_physician, getattr(study, "source_node", None), getattr(study, "institution", ""),
+           study.patient_birth_date, study.study_date, order, None if ai is NO_AI else ai)
+    found = _DECISIONS.get(key)
+    if found is None:
+        if len(_DECISIONS) > 200_000:
+            _DECISIONS.clear()
+            _DECIDED_BY.clear()
+        _DECIDED_BY[id(rules)] = rules  # the id stays this rule set's while memoised
+        facts = facts_of(study, fields)
+        found = _DECISIONS[key] = (*_decide(rules, override, fields, facts, order, ai), facts)
+    return found
 
 
 def _decide(rules: RuleSet, override: str | None, fields: RequestFields, facts: Facts, order: str,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable
 
@@ -221,7 +222,11 @@ class WorklistDB:
         """One executemany for rows sharing the first row's keys (fixed column names from this module)."""
         cols = list(rows[0])
         sql = f"{verb} INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-        self.db.conn.executemany(sql, [[row.get(c) for c in cols] for row in rows])
+        keys = rows[0].keys()
+        if len(cols) > 1 and all(row.keys() == keys for row in rows):  # the usual case: the same keys
+            self.db.conn.executemany(sql, map(itemgetter(*cols), rows))  # tuples built in C
+        else:
+            self.db.conn.executemany(sql, [[row.get(c) for c in cols] for row in rows])
 
     def forget(self, study_uid: str) -> None:
         """Drop a study's state and cached header fields (its history stays)."""

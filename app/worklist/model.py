@@ -13,6 +13,7 @@ from app.worklist import remote as remote_mod
 from app.worklist.ai import NO_AI, AiMarks
 from app.worklist.build import RuleSet, build_entry, index_fields, iso
 from app.worklist.db import DB_FILENAME, WorklistDB
+from app.worklist.gcpause import gc_paused
 from app.worklist.priors import priors_index
 from app.worklist.rules import DEFAULT_PRIORITY_RULES, DEFAULT_SUBSPECIALTY_RULES, Rule, rules_from_json, rules_to_json
 from app.worklist.status import check_transition, path_to
@@ -111,6 +112,11 @@ class Worklist:
                 *, progress: ProgressFn | None = None, cancel: threading.Event | None = None) -> list[WorklistEntry]:
         """Reload from the cache plus remote results (``remote``: studies to read from polled nodes;
         ``remote_priors``: studies found by prior queries, reference only). Returns the reading order."""
+        with gc_paused():
+            return self._refresh(cache, remote, remote_priors, progress, cancel)
+
+    def _refresh(self, cache: "Cache", remote: Iterable[Any] | None, remote_priors: Iterable[Any] | None,
+                 progress: ProgressFn | None, cancel: threading.Event | None) -> list[WorklistEntry]:
         local, same = self._list_local(cache)
         local_uids = {s.study_instance_uid for s in local}
         remote_list = [s for s in remote_mod.collect(remote) if s.study_instance_uid not in local_uids]
@@ -128,6 +134,15 @@ class Worklist:
                 self._priors_of = local if not remote_list and not prior_list else None
             self._rebuild_all()
             return self.entries()
+
+    def first_page(self, cache: "Cache", limit: int = 200, *,
+                   cancel: threading.Event | None = None) -> list[WorklistEntry]:
+        """The first ``limit`` entries of the reading order without building the others (the window's cold
+        start shows them while :meth:`refresh` runs); nothing is recorded (app.worklist.first_page)."""
+        from app.worklist.first_page import first_page
+
+        with gc_paused():
+            return first_page(self, cache, limit, cancel)
 
     def _list_local(self, cache: "Cache") -> tuple[list[Any], bool]:
         """The cache's studies, and whether they are those of the last refresh. A cache with

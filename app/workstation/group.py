@@ -141,6 +141,59 @@ def next_case(ws: "Workstation", *, lease: Optional[float] = None) -> "NextResul
     return result
 
 
+def claim_for_reading(ws: "Workstation", study_uid: str) -> Optional[str]:
+    """Opening a study from the list claims it in the group: None when this reader holds it now (or the group
+    does not know the study, or cannot be reached: the local claim stands), else why not ("claimed by bob")."""
+    group = session(ws)
+    if group is None:
+        return None
+    from app.group import GroupError, GroupUnavailable
+    from app.group.board import claim_study
+
+    try:
+        claim = claim_study(group.db, ws.user, study_uid, retry_for=QUICK_RETRY_S)
+    except GroupUnavailable as exc:
+        log.warning("group claim not made (the group database is unreachable): %s", exc)
+        return None
+    except GroupError as exc:
+        return str(exc)
+    if claim is not None:
+        _audit(ws, study_uid, "group claim")
+        start_lease_keeper(ws)
+    return None
+
+
+def held_by(ws: "Workstation", study_uids: Iterable[str]) -> "dict[str, str]":
+    """Study UID -> the reader holding it in the group now (only the held ones; {} without a group or when
+    the group cannot be reached)."""
+    group = session(ws)
+    if group is None:
+        return {}
+    from app.group import GroupError
+    from app.group.board import board
+
+    try:
+        states = board(group.db, study_uids, retry_for=QUICK_RETRY_S)
+    except GroupError as exc:
+        log.warning("group claims not shown: %s", exc)
+        return {}
+    return {uid: held.claimed_by for uid, held in states.items() if held.claimed_by}
+
+
+def with_group_claims(ws: "Workstation", entries: "list[WorklistEntry]") -> "list[WorklistEntry]":
+    """The entries with the group's live claims as their "Claimed by" (a colleague's claim shows here)."""
+    if session(ws) is None:
+        return entries
+    from dataclasses import replace
+
+    held = held_by(ws, (e.study_instance_uid for e in entries))
+    shown = []
+    for entry in entries:
+        holder = held.get(entry.study_instance_uid)
+        shown.append(replace(entry, claimed_by=holder) if holder and holder != entry.claimed_by else entry)
+    return shown
+
+
 def release(ws: "Workstation", study_uid: str) -> "Claim":
     from app.group import release as give_back
 

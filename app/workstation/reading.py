@@ -112,6 +112,11 @@ def open_for_reading(ws: "Workstation", study_uid: str, priors: Sequence[str] = 
     entry = track(ws, study_uid)
     if entry is None:
         return ReadingSession(study_uid, None, False, "not on the worklist")
+    from app.workstation import group
+
+    refused = group.claim_for_reading(ws, study_uid)  # --group: a colleague's live claim wins
+    if refused is not None:
+        return ReadingSession(study_uid, entry, False, refused)
     if entry.claimed_by and entry.claimed_by != ws.user:
         return ReadingSession(study_uid, entry, False, f"claimed by {entry.claimed_by}")
     if entry.status in (Status.UNREAD, Status.PRELIMINARY):

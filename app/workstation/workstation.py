@@ -269,7 +269,15 @@ class Workstation:
                          cancel: Optional[threading.Event] = None) -> "list[WorklistEntry]":
         entries = reading.worklist_entries(self, remote, progress=progress, cancel=cancel)
         group.publish_entries(self, entries)  # --group: what entered the cache goes onto the shared worklist
-        return entries
+        return group.with_group_claims(self, entries)  # --group: colleagues' claims shown
+
+    def watch_group(self, changed: Any) -> None:
+        """--group: ``changed()`` (from a thread) whenever another reader changes the shared worklist."""
+        group.watch_worklist(self, changed)
+
+    def group_next_case(self) -> Any:
+        """--group: claim the most urgent study this reader may read (``NextResult``)."""
+        return group.next_case(self)
 
     def open_for_reading(self, study_uid: str, priors: Sequence[str] = ()) -> "reading.ReadingSession":
         return reading.open_for_reading(self, study_uid, priors)
