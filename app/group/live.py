@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "telerad_worklist"
 
 
-def watch(url: str, changed: Callable[[], None], stop: threading.Event, *, settle: float = 0.2,
+def watch(url: str, changed: Callable[[], None], stop: threading.Event, *, settle: float = 0.05,
           max_backoff: float = 5.0) -> None:
     """Block until ``stop``: ``changed()`` once per burst of notifications (bursts within ``settle`` seconds
     coalesce). Run it in a thread (:func:`start`)."""

@@ -18,10 +18,12 @@ NEXT_CASE_KEY = "Ctrl+N"
 
 
 class GroupLive(QObject):
-    """Relays the group's change notifications (a worker thread) to a worklist refresh (main thread); a
-    change that arrives while a refresh runs triggers one more refresh after it."""
+    """Relays the group's change notifications (the listener's thread): the claims of the listed studies are
+    read there and shown at once (main thread), without waiting behind the window's other tasks; then the
+    worklist refreshes (new studies, statuses); a change during a refresh triggers one more after it."""
 
     changed = Signal()
+    claims = Signal(object)  # {study UID: holder}
 
     def __init__(self, window: "MainWindow") -> None:
         super().__init__(window)
@@ -29,10 +31,24 @@ class GroupLive(QObject):
         self.last_change = 0.0  # monotonic time of the last notification (tests measure the delay)
         self._again = False
         self.changed.connect(self._refresh, Qt.ConnectionType.QueuedConnection)
+        self.claims.connect(self._show_claims, Qt.ConnectionType.QueuedConnection)
 
-    def notify(self) -> None:  # any thread
+    def notify(self) -> None:  # the listener's thread
+        from app.workstation import group
+
         self.last_change = time.monotonic()
+        uids = [e.study_instance_uid for e in list(self.window.worklist_panel.model.entries())]
+        self.claims.emit(group.held_by(self.window.ws, uids))
         self.changed.emit()
+
+    def _show_claims(self, held: dict) -> None:
+        from app.workstation import group
+
+        model = self.window.worklist_panel.model
+        entries = model.entries()
+        shown = group.apply_claims(entries, held, self.window.ws.user)
+        if any(a is not b for a, b in zip(entries, shown)):
+            self.window.worklist_panel.set_entries(shown)
 
     def _refresh(self) -> None:
         panel = self.window.worklist_panel
@@ -55,7 +71,7 @@ def attach_group(window: "MainWindow") -> Optional[GroupLive]:
     from PySide6.QtGui import QAction, QKeySequence
 
     live = GroupLive(window)
-    window.ws.watch_group(live.notify)
+    window.ws.watch_group(lambda: live.notify())
     action = QAction("&Next case", window)
     action.setShortcut(QKeySequence(NEXT_CASE_KEY))
     action.setStatusTip("Claim and open the most urgent study you may read")

@@ -184,13 +184,24 @@ def with_group_claims(ws: "Workstation", entries: "list[WorklistEntry]") -> "lis
     """The entries with the group's live claims as their "Claimed by" (a colleague's claim shows here)."""
     if session(ws) is None:
         return entries
+    return apply_claims(entries, held_by(ws, (e.study_instance_uid for e in entries)), ws.user)
+
+
+def apply_claims(entries: "list[WorklistEntry]", held: "dict[str, str]", me: str) -> "list[WorklistEntry]":
+    """The entries as the group's claims ``held`` say: a held study in progress with its holder; a colleague's
+    claim that ended shows unclaimed (this reader's own claims are the local worklist's)."""
     from dataclasses import replace
 
-    held = held_by(ws, (e.study_instance_uid for e in entries))
+    from app.worklist import Status
+
     shown = []
     for entry in entries:
         holder = held.get(entry.study_instance_uid)
-        shown.append(replace(entry, claimed_by=holder) if holder and holder != entry.claimed_by else entry)
+        if holder and (holder != entry.claimed_by or entry.status is not Status.IN_PROGRESS):
+            entry = replace(entry, claimed_by=holder, status=Status.IN_PROGRESS)
+        elif not holder and entry.claimed_by and entry.claimed_by != me:
+            entry = replace(entry, claimed_by=None, status=Status.UNREAD)
+        shown.append(entry)
     return shown
 
 

@@ -36,6 +36,12 @@ def main() -> int:
     win = MainWindow(ws)
     win.show()
     win.refresh()
+    if win.group_live is not None:  # timings of the live path (the test prints them)
+        notify = win.group_live.notify
+        win.group_live.notify = lambda: (say(notified=time.time()), notify())
+        panel = win.worklist_panel
+        original = panel.set_entries
+        panel.set_entries = lambda entries: (say(entries_set=time.time()), original(entries))
     seen: dict[str, str] = {}
     state = {"ready": False}
 
