@@ -40,7 +40,11 @@ def plaintext_allowed() -> bool:
 
 def is_encrypted(ws: "Workstation") -> bool:
     """True if the folder is (or is becoming) encrypted: marked, or it has an account."""
-    return encrypted_home(ws.paths.home) == Path(os.path.abspath(ws.paths.home)) or ws.accounts.any()
+    from app.security import accounts_path
+
+    if encrypted_home(ws.paths.home) == Path(os.path.abspath(ws.paths.home)):
+        return True
+    return accounts_path(ws.paths.home).exists() and ws.accounts.any()  # never creates the accounts file
 
 
 def unlocked(ws: "Workstation") -> bool:
