@@ -87,6 +87,10 @@ def sign_demo_report(binary: Path, env: dict[str, str], data: str, tmp_path: Pat
     text = tmp_path / "report.txt"
     text.write_text("Findings:\nNo acute intracranial abnormality.\nImpression:\nNormal phantom.\n")
     samples = binary.parent / "_internal" / "resources" / "samples" / "ct-head-phantom"
+    unlock = tmp_path / "account-password"
+    unlock.write_text("bundle account password\n")
+    run(binary, "--data-dir", data, "user", "add", "reader", "--new-password-file", str(unlock), env=env, cwd=tmp_path)
+    env["TELERAD_PASSWORD_FILE"] = str(unlock)  # an encrypted folder, as every real one: SQLCipher and AES-GCM
     run(binary, "--data-dir", data, "import", str(samples), env=env, cwd=tmp_path)
     study = json.loads(run(binary, "--data-dir", data, "studies", "--json", env=env, cwd=tmp_path))[0]
     uid = study["study_instance_uid"]
@@ -104,8 +108,12 @@ def test_bundle_signs_and_verifies_a_report(installed: Path, xdisplay: str, tmp_
     env, data = clean_env(xdisplay, tmp_path / "home"), str(tmp_path / "data")
     study, signed, pki = sign_demo_report(binary, env, data, tmp_path)
     uid = study["study_instance_uid"]
-    outputs = dict(re.findall(r"^(pdf|sr|epdf): +(\S+)$", signed, re.MULTILINE))
-    assert set(outputs) == {"pdf", "sr", "epdf"}, signed
+    stored = dict(re.findall(r"^(pdf|sr|epdf): +(\S+)$", signed, re.MULTILINE))
+    assert set(stored) == {"pdf", "sr", "epdf"}, signed
+    assert not Path(stored["pdf"]).read_bytes().startswith(b"%PDF")  # encrypted at rest
+    copies = run(binary, "--data-dir", data, "report", "export", uid, str(tmp_path / "copies"), env=env, cwd=tmp_path)
+    outputs = {re.search(r"-(pdf|sr|epdf)\.\w+$", line).group(1): line for line in copies.split()}  # type: ignore[union-attr]
+    assert set(outputs) == {"pdf", "sr", "epdf"}, copies
     verdict = json.loads(run(binary, "--data-dir", data, "report", "verify", outputs["pdf"], "--ca",
                              str(pki.ca_pem), "--json", env=env, cwd=tmp_path))
     assert verdict["ok"] and verdict["signer"] == pki.radiologist and not verdict["problems"], verdict
