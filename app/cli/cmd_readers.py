@@ -1,6 +1,7 @@
 """`telerad --group URL readers add NAME --facility F --license STATE --subspecialty S --cap N`,
-`readers list [--json]`, `readers facility NAME --state ST` (where a facility's patients are: the licence a
-reader needs for its studies)."""
+`readers list [--json]`, `readers facility NAME [--state ST] [--target PRIORITY=MINUTES ...]` (where a
+facility's patients are: the licence a reader needs for its studies; its contract turnaround targets, which
+`telerad tat` measures breaches against)."""
 
 from __future__ import annotations
 
@@ -24,9 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--replace", action="store_true", help="the lists given replace the recorded ones")
     listing = subs.add_parser("list", help="the group's readers with their profile and the studies they hold")
     listing.add_argument("--json", action="store_true")
-    facility = subs.add_parser("facility", help="record the state a facility's patients are in")
+    facility = subs.add_parser("facility", help="record a facility's patient state and contract targets")
     facility.add_argument("name")
-    facility.add_argument("--state", required=True)
+    facility.add_argument("--state", help="the state its patients are in")
+    facility.add_argument("--target", action="append", default=[], metavar="PRIORITY=MINUTES",
+                          help="contract turnaround target, e.g. STAT=60 (repeat)")
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -43,8 +46,7 @@ def execute(args: argparse.Namespace) -> int:
                                  subspecialties=args.subspecialty, cap=args.cap, replace=args.replace)
             print(json.dumps(asdict(profile)) if getattr(args, "json", False) else _line(profile))
         elif args.readers_action == "facility":
-            found = set_facility(db, args.name, args.state)
-            print(f"{found.name}: patients in {found.state}")
+            return _facility(db, args)
         else:
             readers = list_readers(db)
             if args.json:
@@ -61,3 +63,25 @@ def _line(p: object) -> str:
     d = asdict(p)  # type: ignore[call-overload]
     return (f"{d['name']}  cap {d['cap']} (holding {d['holding']})  facilities {','.join(d['facilities']) or '-'}  "
             f"licences {','.join(d['licenses']) or '-'}  subspecialties {','.join(d['subspecialties']) or 'all'}")
+
+
+def _facility(db: object, args: argparse.Namespace) -> int:
+    from app.group import set_facility
+    from app.group.tat import set_targets
+    from app.worklist import Priority
+
+    if not args.state and not args.target:
+        print("telerad readers facility: give --state and/or --target PRIORITY=MINUTES", file=sys.stderr)
+        return 2
+    try:
+        targets = {Priority.parse(p).value: float(m) for p, _, m in (t.partition("=") for t in args.target)}
+    except ValueError:
+        print(f"telerad readers facility: a target is PRIORITY=MINUTES (STAT=60): {args.target}", file=sys.stderr)
+        return 2
+    if args.state:
+        found = set_facility(db, args.name, args.state)  # type: ignore[arg-type]
+        print(f"{found.name}: patients in {found.state}")
+    if targets:
+        recorded = set_targets(db, args.name, targets)  # type: ignore[arg-type]
+        print(f"{args.name.strip()}: targets " + ", ".join(f"{p} {m:g} min" for p, m in recorded.items()))
+    return 0

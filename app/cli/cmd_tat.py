@@ -1,63 +1,57 @@
-"""`telerad --group URL tat [--since H] [--near M] [--json]`: the group's turnaround dashboard per facility and
-priority (queued, being read, near breach, breached; read in the last H hours: met, late). Without --group,
-this reader's own worklist, counted the same way."""
+"""`telerad [--group URL] tat [--since H] [--near M] [--json | --csv [FILE]]`: the turnaround dashboard
+(app.workstation.tat): per facility and priority the contract target, what waits (queued, being read, near
+breach, breached), the studies read in the last H hours (met, late, median and 90th-percentile TAT in
+minutes); then the same studies by reader and status. Without --group, this reader's own worklist.
+``--csv``: both tables in one CSV file (a blank line between them), or on stdout without FILE."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Sequence
 
 from app.cli.context import workstation
-
-COLUMNS = ("facility", "priority", "queued", "reading", "near_breach", "breached", "met", "late")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", type=float, default=24.0, metavar="H", help="reads of the last H hours (24)")
     parser.add_argument("--near", type=float, default=30.0, metavar="M",
-                        help="group: near breach when due within M minutes (30)")
-    parser.add_argument("--json", action="store_true")
+                        help="near breach when the deadline is within M minutes (30)")
+    fmt = parser.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", nargs="?", const="-", metavar="FILE", help="both tables as CSV (stdout without FILE)")
 
 
 def execute(args: argparse.Namespace) -> int:
-    with workstation(args) as ws:
-        if args.group:
-            from app.group.tat import tat_rows
-            from app.workstation.group import require
+    from app.workstation.tat import READER_COLUMNS, TAT_COLUMNS, dashboard, write_csv
 
-            rows = [asdict(r) for r in tat_rows(require(ws).db, since_hours=args.since, near_minutes=args.near)]
-        else:
-            rows = _local(ws.worklist_entries(), args.since)
+    if args.since <= 0 or args.near < 0:
+        print("telerad tat: --since must be positive and --near not negative", file=sys.stderr)
+        return 2
+    with workstation(args) as ws:
+        board = dashboard(ws, since_hours=args.since, near_minutes=args.near)
     if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    widths = [max(len(c), *(len(str(r[c])) for r in rows)) if rows else len(c) for c in COLUMNS]
-    print("  ".join(c.upper().ljust(w) for c, w in zip(COLUMNS, widths)))
-    for r in rows:
-        print("  ".join(str(r[c]).ljust(w) for c, w in zip(COLUMNS, widths)))
+        print(json.dumps(board.to_json(), indent=2))
+    elif args.csv == "-":
+        write_csv(board, sys.stdout)
+    elif args.csv:
+        with open(args.csv, "w", newline="", encoding="utf-8") as out:
+            write_csv(board, out)
+        print(f"{args.csv}: {len(board.rows)} facility rows, {len(board.readers)} reader rows")
+    else:
+        print(f"Turnaround ({board.source}), reads of the last {board.since_hours:g} h:")
+        _table(TAT_COLUMNS, [asdict(r) for r in board.rows])
+        print()
+        _table(READER_COLUMNS, [{**asdict(r), "reader": r.reader or "(queue)"} for r in board.readers])
     return 0
 
 
-def _local(entries: list[Any], since_hours: float) -> list[dict[str, Any]]:
-    """The same counts from this reader's worklist entries (their TAT states; site as the facility)."""
-    from datetime import timedelta
-
-    from app.worklist import TatState, utc_now
-
-    now, counts = utc_now(), {}
-    for e in entries:
-        if e.reference:
-            continue
-        row = counts.setdefault((e.site, e.priority), dict.fromkeys(COLUMNS[2:], 0))
-        state = e.tat_state(now)
-        if e.status.active:
-            row["reading" if e.claimed_by else "queued"] += 1
-            row["near_breach"] += state is TatState.NEAR
-            row["breached"] += state is TatState.BREACHED
-        elif e.reported_at is not None and e.reported_at >= now - timedelta(hours=since_hours):
-            row["met"] += state is TatState.MET
-            row["late"] += state is TatState.LATE
-    return [{"facility": site, "priority": p.value, **c}
-            for (site, p), c in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1].rank))]
+def _table(columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    cells = [["-" if r[c] is None else f"{r[c]:g}" if isinstance(r[c], float) else str(r[c]) for c in columns]
+             for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(columns)]
+    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip())
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())

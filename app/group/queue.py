@@ -46,6 +46,7 @@ class Published:
     subspecialty: str = "general"
     patient_key: str = ""  # a hash (see app.workstation.group.patient_hash), never the patient ID
     patient_state: str = ""  # '' : the facility's state (facilities table)
+    arrival: Optional[datetime] = None  # when the study arrived (the turnaround clock's start)
 
 
 @dataclass(frozen=True)
@@ -68,28 +69,30 @@ class NextResult:
 
 _UPSERT = """
 INSERT INTO studies (study_uid, facility, patient_key, patient_state, modality, subspecialty, priority,
-                     priority_rank, due, published_by)
+                     priority_rank, due, published_by, arrival)
 VALUES (%s, %s, %s, coalesce(nullif(%s, ''), (SELECT state FROM facilities WHERE name = %s), ''),
-        %s, %s, %s, %s, %s, %s)
+        %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (study_uid) DO UPDATE SET
   facility = EXCLUDED.facility, patient_key = EXCLUDED.patient_key, modality = EXCLUDED.modality,
   patient_state = CASE WHEN EXCLUDED.patient_state <> '' THEN EXCLUDED.patient_state
                        ELSE studies.patient_state END,
   subspecialty = EXCLUDED.subspecialty, priority = EXCLUDED.priority, priority_rank = EXCLUDED.priority_rank,
-  due = EXCLUDED.due, updated_at = now()
+  due = EXCLUDED.due, arrival = coalesce(studies.arrival, EXCLUDED.arrival), updated_at = now()
 WHERE (studies.facility, studies.patient_key, studies.modality, studies.subspecialty, studies.priority,
        studies.due, studies.patient_state)
   IS DISTINCT FROM (EXCLUDED.facility, EXCLUDED.patient_key, EXCLUDED.modality, EXCLUDED.subspecialty,
                     EXCLUDED.priority, EXCLUDED.due,
                     CASE WHEN EXCLUDED.patient_state <> '' THEN EXCLUDED.patient_state
                          ELSE studies.patient_state END)
+  OR (studies.arrival IS NULL AND EXCLUDED.arrival IS NOT NULL)  -- the first arrival published stands
 """
 
 
 def publish(db: "GroupDB", studies: Iterable[Published], publisher: str) -> int:
     """Add or update studies on the group worklist (their reading state is the group's: left as it is)."""
     rows = [(s.study_uid, s.facility, s.patient_key, s.patient_state.strip().upper(), s.facility, s.modality,
-             s.subspecialty or "general", s.priority, PRIORITY_RANK[s.priority], s.due, publisher) for s in studies]
+             s.subspecialty or "general", s.priority, PRIORITY_RANK[s.priority], s.due, publisher, s.arrival)
+            for s in studies]
     if not rows:
         return 0
 

@@ -195,7 +195,19 @@ _V3 = (
 # p95 50-70 ms -> 38-47 ms on 2 cores)
 _V4 = ("ALTER FUNCTION group_next_case(text, double precision, text) SET plan_cache_mode = force_generic_plan",)
 
-STEPS: Sequence[Sequence[str]] = ((*_V1, _next_case_function()), _V2, _V3, _V4)
+# v5: the turnaround dashboard (app.group.tat): when each study arrived (NULL: published before v5, its
+# published_at stands in) and each facility's contract turnaround target per priority
+_V5 = (
+    "ALTER TABLE studies ADD COLUMN arrival timestamptz",
+    """CREATE TABLE facility_targets (
+        facility text NOT NULL,
+        priority text NOT NULL CHECK (priority IN ('STAT', 'urgent', 'routine')),
+        minutes double precision NOT NULL CHECK (minutes > 0),
+        PRIMARY KEY (facility, priority)
+    )""",
+)
+
+STEPS: Sequence[Sequence[str]] = ((*_V1, _next_case_function()), _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(STEPS)
 
 

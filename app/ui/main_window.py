@@ -55,6 +55,8 @@ class MainWindow(ReadingModeMixin, QMainWindow):
         self.lock_controller = attach_lock(self)  # idle and on-demand lock (Ctrl+Alt+L), sign-in of another user
         from app.ui.group_ui import attach_group
         self.group_live = attach_group(self)  # --group: the live shared worklist, Worklist > Next case (Ctrl+N)
+        from app.ui.tat_dialog import attach_tat
+        attach_tat(self)  # Worklist > Turnaround dashboard... (Ctrl+Shift+T)
 
     # -- construction -------------------------------------------------------------------
     def _build_worklist_panel(self) -> None:

@@ -81,7 +81,7 @@ def published(entry: "WorklistEntry") -> Any:
     from app.group.queue import Published
 
     return Published(entry.study_instance_uid, entry.site, entry.priority.value, entry.due,
-                     "/".join(entry.modalities), entry.subspecialty, patient_hash(entry))
+                     "/".join(entry.modalities), entry.subspecialty, patient_hash(entry), arrival=entry.arrival)
 
 
 def publish_entries(ws: "Workstation", entries: Iterable["WorklistEntry"]) -> int:

@@ -75,11 +75,12 @@ def test_tat_dashboard_counts_waiting_and_read_studies(tmp_path: Path, group_url
     proc = subprocess.run([sys.executable, "-m", "app", "--data-dir", str(tmp_path), "--group", group_url, "tat",
                            "--json"], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    rows = {r["priority"]: r for r in json.loads(proc.stdout)}
+    counts = ("facility", "priority", "queued", "reading", "near_breach", "breached", "met", "late")
+    rows = {r["priority"]: {k: r[k] for k in counts} for r in json.loads(proc.stdout)["rows"]}
     assert rows["STAT"] == {"facility": "A", "priority": "STAT", "queued": 0, "reading": 1, "near_breach": 0,
                             "breached": 1, "met": 0, "late": 1}
     assert rows["routine"] == {"facility": "A", "priority": "routine", "queued": 3, "reading": 0, "near_breach": 1,
                                "breached": 0, "met": 1, "late": 0}
     lone = subprocess.run([sys.executable, "-m", "app", "--data-dir", str(tmp_path / "lone"), "tat", "--json"],
                           capture_output=True, text=True, env=env, timeout=120)
-    assert lone.returncode == 0 and json.loads(lone.stdout) == [], lone.stderr
+    assert lone.returncode == 0 and json.loads(lone.stdout)["rows"] == [], lone.stderr
