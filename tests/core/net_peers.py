@@ -13,6 +13,7 @@ import threading
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -20,7 +21,17 @@ from pathlib import Path
 from typing import Any, Iterable
 
 DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
-NODELAY_ENV = {**os.environ, "TCP_NODELAY": "1"}
+
+
+def _dcmtk_path() -> str:
+    """PATH with this interpreter's bin folder last: pynetdicom installs its own ``echoscu``,
+    ``storescu``, ``getscu``... there, and an activated venv would put them ahead of dcmtk's."""
+    venv_bin = os.path.dirname(os.path.abspath(sys.executable))
+    parts = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and os.path.abspath(d) != venv_bin]
+    return os.pathsep.join([*parts, venv_bin])
+
+
+NODELAY_ENV = {**os.environ, "TCP_NODELAY": "1", "PATH": _dcmtk_path()}
 
 
 def free_port() -> int:
@@ -154,7 +165,7 @@ def dicom_files(folder: Path) -> list[Path]:
 
 def dcmtk(tool: str, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
     """Run one dcmtk tool with TCP_NODELAY=1; output captured as text."""
-    if shutil.which(tool) is None:
+    if shutil.which(tool, path=NODELAY_ENV["PATH"]) is None:
         raise RuntimeError(f"dcmtk tool {tool} not installed (apt-get install dcmtk)")
     return subprocess.run([tool, *args], env=NODELAY_ENV, capture_output=True, text=True,
                           timeout=timeout, check=check)

@@ -47,6 +47,7 @@ def real_rq() -> bytes:
     with socket.socket() as srv:
         srv.bind(("127.0.0.1", 0))
         srv.listen(1)
+        srv.settimeout(20)  # echoscu that never connects fails here, not by hanging the suite
         port = srv.getsockname()[1]
         proc = subprocess.Popen(["echoscu", "-to", "2", "-aet", "INTRUDER", "-aec", OUR_AET, "127.0.0.1", str(port)],
                                 env=NODELAY_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import numpy as np
 import pytest
 
-from tests.core.net_peers import OUR_AET, free_port
+from tests.core.net_peers import NODELAY_ENV, OUR_AET, free_port
 from tests.gui.conftest import main_window, qimage_to_array, wait_study_open
 
 PASSWORD = "correct horse"
@@ -126,7 +126,7 @@ def test_idle_lock_hides_every_phi_the_listener_keeps_receiving_and_unlock_needs
     assert (np.abs(pixels[outside].astype(int) - (0x20, 0x24, 0x28)).max(axis=1) <= 2).mean() > 0.999
     assert win.network.state().listening  # the listener keeps receiving while locked
     sent = subprocess.run(["storescu", "-aec", OUR_AET, "127.0.0.1", str(win.network.state().port),
-                           str(shared_data / ARRIVING)], capture_output=True, text=True, timeout=60)
+                           str(shared_data / ARRIVING)], env=NODELAY_ENV, capture_output=True, text=True, timeout=60)
     assert sent.returncode == 0, sent.stderr
     qtbot.waitUntil(lambda: len(win.cache.list_quarantine()) == 1, timeout=30_000)  # unsolicited: quarantined
     qtbot.wait(500)
