@@ -183,8 +183,10 @@ def check_inflation_stream(fh: BinaryIO) -> None:
         _check_inflation(fh.read(), meta_start, body_offset)
 
 
-def parse_bytes(data: bytes) -> ParsedFile:
-    """Parse a whole file; raise :class:`NotDicomError` or :class:`UnreadableDicomError`."""
+def parse_bytes(data: bytes, *, defer_size: int | None = None) -> ParsedFile:
+    """Parse a whole file; raise :class:`NotDicomError` or :class:`UnreadableDicomError`.
+
+    ``defer_size``: values longer than this are not copied out of ``data`` (read when first used)."""
     from pydicom import dcmread
 
     has_preamble = data[128:132] == b"DICM"
@@ -194,7 +196,7 @@ def parse_bytes(data: bytes) -> ParsedFile:
     body_offset = _meta_end(data, meta_start)
     _check_inflation(data, meta_start, body_offset)
     try:
-        ds = dcmread(BytesIO(data), force=not has_preamble)
+        ds = dcmread(BytesIO(data), force=not has_preamble, defer_size=defer_size)
         ts = _transfer_syntax(ds)
         raw = ds.get_item(PIXEL_DATA_TAG, keep_deferred=True)
     except (NotDicomError, UnreadableDicomError):

@@ -56,7 +56,11 @@ class Volume:
 # ---------------------------------------------------------------- worker pool
 
 
-def _worker_init() -> None:
+def _worker_init(parent: Optional[int] = None) -> None:
+    if parent is not None:  # a worker of a killed process would otherwise wait for work forever
+        from app.tasks.orphans import exit_with
+
+        exit_with(parent)
     ensure_plugins()
 
 
@@ -77,7 +81,7 @@ def get_pool(workers: Optional[int] = None) -> ProcessPoolExecutor:
 
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["numpy", "pydicom", "app.dicom.volume"])
-            _pool = ProcessPoolExecutor(size, mp_context=ctx, initializer=_worker_init)
+            _pool = ProcessPoolExecutor(size, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
             _pool_size = size
         return _pool
 

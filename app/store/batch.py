@@ -5,7 +5,7 @@ transaction. A crash before the commit leaves renamed files without rows: reconc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +35,7 @@ CONFLICT = "SOP Instance UID already stored with different content"
 class Plan:
     """What one batch writes and indexes."""
 
-    files: dict[PurePosixPath, bytes] = field(default_factory=dict)
+    files: dict[PurePosixPath, bytes | Path] = field(default_factory=dict)  # content, or its staged temp file
     new: list[tuple[Prepared, str | None]] = field(default_factory=list)  # to index, with source node
     restore: list[str] = field(default_factory=list)  # SOP UIDs whose missing file is written again
     quarantine: dict[str, dict[str, Any]] = field(default_factory=dict)  # path -> quarantine row
@@ -43,16 +43,21 @@ class Plan:
     seen: dict[str, tuple[str, str]] = field(default_factory=dict)  # SOP UID -> (sha256, study UID)
 
 
-def _known(db: sqlite_utils.Database, root: Path, plan: Plan, p: Prepared) -> tuple[str, str, bool] | None:
-    """(sha256, study UID, file present) of an instance already stored or accepted earlier in the batch."""
+def _source(p: Prepared) -> bytes | Path:
+    return Path(p.staged) if p.staged else p.content
+
+
+def _known(db: sqlite_utils.Database, root: Path, plan: Plan, p: Prepared) -> tuple[str, str, bool, str] | None:
+    """(sha256, study UID, file present, indexed path) of an instance already stored or accepted earlier
+    in the batch."""
     uid = p.header.sop_instance_uid
     if uid in plan.seen:
         sha, study = plan.seen[uid]
-        return sha, study, True
+        return sha, study, True, ""
     row = db.execute(_EXISTING_SQL, [uid]).fetchone()
     if row is None:
         return None
-    return row[0], row[3], row[1] == "ok" and (root / row[2]).is_file()
+    return row[0], row[3], row[1] == "ok" and (root / row[2]).is_file(), row[2]
 
 
 def _transcoded_copy(db: sqlite_utils.Database, root: Path, p: Prepared) -> bool:
@@ -61,6 +66,10 @@ def _transcoded_copy(db: sqlite_utils.Database, root: Path, p: Prepared) -> bool
         return False
     from app.store.equivalent import same_instance_other_syntax
 
+    if p.staged:
+        from app.crypto import read_stored
+
+        p = replace(p, content=read_stored(p.staged))
     return same_instance_other_syntax(resolve_inside(root, row[2]), row[4] or "", p)
 
 
@@ -72,7 +81,7 @@ def plan_quarantine(db: sqlite_utils.Database, root: Path, plan: Plan, p: Prepar
         return
     known = db.execute("SELECT 1 FROM quarantine WHERE path = ?", [key]).fetchone() is not None
     if not known or not (root / rel).is_file():
-        plan.files[rel] = p.content
+        plan.files[rel] = _source(p)
     if not known:
         plan.quarantine[key] = {
             "path": key, "sha256": p.sha256, "sop_uid": p.header.sop_instance_uid,
@@ -91,7 +100,7 @@ def plan_entry(db: sqlite_utils.Database, root: Path, plan: Plan, entry: Entry, 
     if known is not None and known[0] == p.sha256:
         if known[2]:
             return StoreResult("duplicate", DUPLICATE, **info)
-        plan.files[object_relpath(h.sop_instance_uid)] = p.content
+        plan.files[PurePosixPath(known[3])] = _source(p)  # where its row says (older layouts too)
         plan.restore.append(h.sop_instance_uid)
         plan.seen[h.sop_instance_uid] = (p.sha256, known[1])
         return StoreResult("imported", RESTORED, **info)
@@ -101,7 +110,7 @@ def plan_entry(db: sqlite_utils.Database, root: Path, plan: Plan, entry: Entry, 
         plan_quarantine(db, root, plan, p, CONFLICT, node, source, now)
         plan.conflicts.update((known[1], h.study_instance_uid))
         return StoreResult("quarantined", CONFLICT, **info)
-    plan.files[object_relpath(h.sop_instance_uid)] = p.content
+    plan.files[object_relpath(h.sop_instance_uid, h.study_instance_uid)] = _source(p)
     plan.new.append((p, node))
     plan.seen[h.sop_instance_uid] = (p.sha256, h.study_instance_uid)
     return StoreResult("imported", None, **info)
@@ -111,8 +120,9 @@ def _commit(db: sqlite_utils.Database, plan: Plan, now: str) -> None:
     studies: set[int] = set()
     with db.atomic():
         for p, node in plan.new:
-            studies.add(index_instance(db, p.header, path=object_relpath(p.header.sop_instance_uid).as_posix(),
-                                       size=len(p.content), sha256=p.sha256, source_node=node, now=now,
+            rel = object_relpath(p.header.sop_instance_uid, p.header.study_instance_uid).as_posix()
+            studies.add(index_instance(db, p.header, path=rel,
+                                       size=p.size, sha256=p.sha256, source_node=node, now=now,
                                        refresh=False))
         for uid in plan.restore:
             db.execute("UPDATE instances SET state = 'ok' WHERE sop_uid = ?", [uid])
@@ -136,7 +146,8 @@ def execute(db: sqlite_utils.Database, root: Path, plan: Plan, now: str) -> None
         if plan.new or plan.restore or plan.quarantine or plan.conflicts:
             _commit(db, plan, now)
     except BaseException:
-        new_paths = {resolve_inside(root, object_relpath(p.header.sop_instance_uid)) for p, _node in plan.new}
+        new_paths = {resolve_inside(root, object_relpath(p.header.sop_instance_uid, p.header.study_instance_uid))
+                     for p, _node in plan.new}
         new_paths |= {resolve_inside(root, rel) for rel in plan.quarantine}
         for path in written:
             if path in new_paths:

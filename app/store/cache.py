@@ -34,6 +34,7 @@ from app.store.models import (
     StudySummary,
 )
 from app.store.prepare import Rejected, prepare
+from app.store.staging import discard
 from app.tasks import ProgressFn
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class Cache:
         self._file_lock = lock
         self._lock = threading.RLock()
         self.reconcile_report = ReconcileReport()
+        self.staging_folders: set[Path] = set()  # in use by import workers (app.store.staging): kept by check
 
     # -- life cycle -------------------------------------------------------------------------
     @classmethod
@@ -208,10 +210,20 @@ class Cache:
                 entries.append((prepare(item[0]), item[1], label))
             except Rejected as exc:
                 entries.append(StoreResult("rejected", exc.reason, skip=exc.skip))
-        with self._lock:
-            db, now, plan = self.db, utc_now(), Plan()
-            results = [e if isinstance(e, StoreResult) else plan_entry(db, self.root, plan, e, now) for e in entries]
-            execute(db, self.root, plan, now)
+        return self.store_prepared(entries)
+
+    def store_prepared(self, entries: list[Entry | StoreResult]) -> list[StoreResult]:
+        """:meth:`store_many` for objects already prepared, some perhaps staged by import workers
+        (app.store.staging): their temp files are moved into place, or removed. Results (a
+        ``StoreResult`` entry is passed through) are returned when all are durable."""
+        try:
+            with self._lock:
+                db, now, plan = self.db, utc_now(), Plan()
+                results = [e if isinstance(e, StoreResult) else plan_entry(db, self.root, plan, e, now)
+                           for e in entries]
+                execute(db, self.root, plan, now)
+        finally:
+            discard(entries)
         log.debug("stored a batch of %d objects", len(results))
         return results
 

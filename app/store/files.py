@@ -8,11 +8,11 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 
 from app.config import PRIVATE_DIR_MODE, restrict
-from app.crypto import seal_for
+from app.crypto import keys_for, seal_for
 from app.dicom.uids import is_tolerated_uid
 from app.store.crash import crashpoint
 
@@ -22,11 +22,22 @@ TMP = "tmp"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
-def object_relpath(sop_instance_uid: str) -> PurePosixPath:
-    """``objects/ab/cd/<sha256(uid)>.dcm``; only for validated UIDs (ValueError otherwise)."""
-    if not is_tolerated_uid(sop_instance_uid):
-        raise ValueError("invalid SOP Instance UID")
-    digest = hashlib.sha256(sop_instance_uid.encode("ascii")).hexdigest()
+def _digest(uid: str, what: str) -> str:
+    if not is_tolerated_uid(uid):
+        raise ValueError(f"invalid {what}")
+    return hashlib.sha256(uid.encode("ascii")).hexdigest()
+
+
+def object_relpath(sop_instance_uid: str, study_instance_uid: str) -> PurePosixPath:
+    """``objects/<st>/<sha256(study uid)[2:]>/<sha256(uid)>.dcm``: one folder per study, so a batch of a
+    series touches one or two folders; only for validated UIDs (ValueError otherwise)."""
+    study = _digest(study_instance_uid, "Study Instance UID")
+    return PurePosixPath(OBJECTS, study[:2], study[2:], f"{_digest(sop_instance_uid, 'SOP Instance UID')}.dcm")
+
+
+def legacy_object_relpath(sop_instance_uid: str) -> PurePosixPath:
+    """``objects/ab/cd/<sha256(uid)>.dcm``: where files stored before the per-study folders lie."""
+    digest = _digest(sop_instance_uid, "SOP Instance UID")
     return PurePosixPath(OBJECTS, digest[:2], digest[2:4], f"{digest}.dcm")
 
 
@@ -116,25 +127,69 @@ def _write_temp(root: Path, data: "bytes | memoryview", *, fsync: bool = True) -
     return tmp_name
 
 
-def _move_into_place(root: Path, tmp_name: str, dest: Path, pending: set[Path]) -> None:
+def write_staged(root: Path, folder: Path, pieces: Sequence["bytes | memoryview"]) -> tuple[str, int]:
+    """Write a canonical file (``pieces`` in order) to a new temp file in ``folder`` (under ``root/tmp``),
+    encrypted when ``root`` is; not synced where ``syncfs`` will be (see :func:`write_many`).
+    Returns (temp path, plaintext length)."""
+    size = sum(len(piece) for piece in pieces)
+    if keys_for(root) is not None:
+        pieces = [seal_for(root, b"".join(pieces))]
+    fd, tmp_name = tempfile.mkstemp(dir=folder, suffix=".part")
     try:
-        _make_dirs(root, dest.parent, pending)
+        with os.fdopen(fd, "wb") as fh:
+            for piece in pieces:
+                fh.write(piece)
+            fh.flush()
+            if _SYNCFS is None:  # pragma: no cover - no syncfs: each file is synced on its own
+                os.fsync(fh.fileno())
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return tmp_name, size
+
+
+def _fsync_file(name: str) -> None:
+    fd = os.open(name, os.O_RDWR)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _place(root: Path, tmp_name: str, relpath: PurePosixPath, folders: dict[PurePosixPath, Path],
+           pending: set[Path]) -> Path:
+    """Rename a temp file to ``relpath`` (its folder resolved, checked and created once per batch)."""
+    try:
+        if relpath.name in ("", ".", ".."):
+            raise ValueError("not a file path")
+        folder = folders.get(relpath.parent)
+        if folder is None:
+            folder = folders[relpath.parent] = resolve_inside(root, relpath.parent)
+            _make_dirs(root, folder, pending)
+        dest = folder / relpath.name
         os.replace(tmp_name, dest)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+    return dest
 
 
-def write_many(root: Path, entries: list[tuple[PurePosixPath, bytes]], written: list[Path]) -> None:
-    """Crash-safe group write: every file to ``root/tmp``, then ONE ``syncfs`` (per-file fsync where it
-    is unavailable) so all contents are durable, then each renamed into place, a second ``syncfs`` and
-    one fsync per directory touched (deepest first). All are durable when this returns; ``written``
-    collects the placed paths (also on failure, so the caller can undo them)."""
+def write_many(root: Path, entries: list[tuple[PurePosixPath, "bytes | Path"]], written: list[Path]) -> None:
+    """Crash-safe group write: every file to ``root/tmp`` (a ``Path`` is a temp file already written there,
+    see :func:`write_staged`), then ONE ``syncfs`` (per-file fsync where it is unavailable) so all contents
+    are durable, then each renamed into place and one fsync per directory touched or created (deepest
+    first). All are durable when this returns; ``written`` collects the placed paths (also on failure, so
+    the caller can undo them)."""
     batched = len(entries) > 1 and _SYNCFS is not None
     temps: list[str] = []
     try:
         for _relpath, data in entries:
-            temps.append(_write_temp(root, data, fsync=not batched))
+            if isinstance(data, Path):
+                temps.append(str(data))
+                if not batched:
+                    _fsync_file(str(data))
+            else:
+                temps.append(_write_temp(root, data, fsync=not batched))
         if batched:
             sync_filesystem(root / TMP)
             crashpoint("after_batch_sync")
@@ -143,10 +198,10 @@ def write_many(root: Path, entries: list[tuple[PurePosixPath, bytes]], written: 
             Path(name).unlink(missing_ok=True)
         raise
     directories: set[Path] = set()  # where entries were renamed or new directories created
+    folders: dict[PurePosixPath, Path] = {}
     for index, ((relpath, _data), tmp_name) in enumerate(zip(entries, temps)):
         try:
-            dest = resolve_inside(root, relpath)
-            _move_into_place(root, tmp_name, dest, directories)
+            dest = _place(root, tmp_name, relpath, folders, directories)
         except BaseException:
             for name in temps[index + 1:]:
                 Path(name).unlink(missing_ok=True)
@@ -154,8 +209,6 @@ def write_many(root: Path, entries: list[tuple[PurePosixPath, bytes]], written: 
         written.append(dest)
         directories.add(dest.parent)
         crashpoint("after_rename")
-    if batched:
-        sync_filesystem(root)
     for directory in sorted(directories, key=lambda d: len(d.parts), reverse=True):
         fsync_dir(directory)
 

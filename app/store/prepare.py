@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from pydicom.dataset import Dataset
 
 PREAMBLE = b"\x00" * 128 + b"DICM"
+DEFER_SIZE = 64 * 1024  # longer values (Pixel Data) are not copied out of the received bytes to parse them
 _KEPT_META = ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle")
 
 
@@ -42,11 +43,28 @@ class Rejected(Exception):
 
 @dataclass(frozen=True)
 class Prepared:
-    """A validated instance ready to be written."""
+    """A validated instance ready to be written (or already written to a temp file: ``staged``)."""
 
     header: InstanceHeader  # pixel_offset refers to ``content``
-    content: bytes
+    content: bytes  # empty when ``staged`` holds it
     sha256: str  # of the dataset bytes after the File Meta (what identifies the content)
+    staged: str | None = None  # temp file under the cache's tmp/ holding the content (app.store.staging)
+    staged_size: int = 0
+
+    @property
+    def size(self) -> int:
+        """Length of the canonical file."""
+        return self.staged_size if self.staged else len(self.content)
+
+
+@dataclass(frozen=True)
+class Parts:
+    """A validated instance as the two pieces of its canonical file (nothing copied yet)."""
+
+    header: InstanceHeader
+    prefix: bytes  # preamble + File Meta
+    body: memoryview  # the dataset bytes as received
+    sha256: str
 
 
 def _meta_usable(parsed: ParsedFile, header: InstanceHeader) -> bool:
@@ -74,9 +92,9 @@ def _build_meta(ds: Dataset, header: InstanceHeader) -> bytes:
     return encode_file_meta(meta)
 
 
-def _parse(data: bytes) -> ParsedFile:
+def _parse(data: bytes, defer_size: int | None = DEFER_SIZE) -> ParsedFile:
     try:
-        return parse_bytes(data)
+        return parse_bytes(data, defer_size=defer_size)
     except NotDicomError as exc:
         raise Rejected(f"not DICOM ({exc})", skip=True) from exc
     except UnreadableDicomError as exc:
@@ -98,6 +116,12 @@ def _check_uids(header: InstanceHeader) -> None:
 
 def prepare(data: bytes) -> Prepared:
     """Parse, validate and canonicalise; raise :class:`Rejected` with a reason."""
+    parts = prepare_parts(data)
+    return Prepared(parts.header, b"".join((parts.prefix, parts.body)), parts.sha256)
+
+
+def prepare_parts(data: bytes) -> Parts:
+    """:func:`prepare` without joining the canonical file's pieces (a writer can write them as they are)."""
     try:
         with quiet_value_warnings():
             return _prepare(data)
@@ -109,7 +133,7 @@ def prepare(data: bytes) -> Prepared:
 
 def _verify_rewrite(content: bytes, header: InstanceHeader, parsed: ParsedFile, offset: int | None) -> None:
     """Re-read a rewritten file: same instance, same Pixel Data position and length."""
-    again = _parse(content)
+    again = _parse(content, None)
     same = (
         str(again.dataset.get("SOPInstanceUID", "")) == header.sop_instance_uid
         and again.pixel_offset == offset
@@ -119,8 +143,18 @@ def _verify_rewrite(content: bytes, header: InstanceHeader, parsed: ParsedFile, 
         raise Rejected("File Meta could not be rewritten consistently")
 
 
-def _prepare(data: bytes) -> Prepared:
+def _parse_once(data: bytes) -> ParsedFile:
+    """Parse with long values left in ``data``; again in full when Pixel Data runs past the end (so the
+    pixel size check sees the bytes actually present)."""
     parsed = _parse(data)
+    offset, length = parsed.pixel_offset, parsed.pixel_length
+    if offset is not None and length is not None and offset + length > len(data):
+        return _parse(data, None)
+    return parsed
+
+
+def _prepare(data: bytes) -> Parts:
+    parsed = _parse_once(data)
     ds = parsed.dataset
     media_class = str(getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID", "") or "")
     header = extract_header(ds, parsed.transfer_syntax)
@@ -139,13 +173,12 @@ def _prepare(data: bytes) -> Prepared:
     offset = parsed.pixel_offset
     if offset is not None:
         offset += len(prefix) - parsed.body_offset
-    content = prefix + bytes(body)
     if not (keep_meta and parsed.has_preamble):  # only the preamble changed otherwise
-        _verify_rewrite(content, header, parsed, offset)
+        _verify_rewrite(b"".join((prefix, body)), header, parsed, offset)
     header = replace(
         header,
         pixel_offset=offset,
         pixel_length=parsed.pixel_length,
         encapsulated=offset is not None and parsed.pixel_length is None,
     )
-    return Prepared(header, content, hashlib.sha256(body).hexdigest())
+    return Parts(header, prefix, body, hashlib.sha256(body).hexdigest())

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.crypto import DecryptError, read_stored
-from app.store.files import OBJECTS, QUARANTINE, TMP, fsync_dir, object_relpath, quarantine_relpath
+from app.store.files import OBJECTS, QUARANTINE, TMP, fsync_dir, legacy_object_relpath, object_relpath, quarantine_relpath
 from app.store.index import index_instance, purge_empty
 from app.store.lifecycle import delete_study_rows_and_files
 from app.store.models import ReconcileReport
@@ -25,11 +25,23 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _clear_tmp(root: Path) -> int:
+def _remove_tree(folder: Path) -> None:
+    """rmtree, again if a file appeared meanwhile (an import worker of a killed process finishing its task
+    writes into its staging folder until the folder is gone; then it cannot)."""
+    for _ in range(4):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+    shutil.rmtree(folder)  # still there: raise the real error
+
+
+def _clear_tmp(root: Path, keep: set[Path]) -> int:
     removed = 0
     for entry in (root / TMP).iterdir():
+        if entry in keep:  # a staging folder in use (app.store.staging)
+            continue
         if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
+            _remove_tree(entry)
         else:
             entry.unlink()
         removed += 1
@@ -85,7 +97,9 @@ def _adopt_orphan(cache: Cache, rel: str, path: Path) -> bool:
         return False
     try:
         prepared = prepare(data)
-        if object_relpath(prepared.header.sop_instance_uid).as_posix() != rel:
+        h = prepared.header
+        if rel not in (object_relpath(h.sop_instance_uid, h.study_instance_uid).as_posix(),
+                       legacy_object_relpath(h.sop_instance_uid).as_posix()):
             raise Rejected("file name does not match its SOP Instance UID")
         if prepared.content != data:
             raise Rejected("file is not in canonical form")
@@ -143,7 +157,7 @@ def reconcile(cache: Cache, report: ReconcileReport, *, full: bool = True, progr
     """Remove temp files and finish deletions; with ``full`` (after a crash, or on demand) also walk the
     store: adopt or quarantine orphans, mark missing files, sync the quarantine records."""
     with cache.lock:
-        report.temp_removed = _clear_tmp(cache.root)
+        report.temp_removed = _clear_tmp(cache.root, cache.staging_folders)
         for (study_ref,) in cache.db.execute("SELECT id FROM studies WHERE deleting = 1").fetchall():
             delete_study_rows_and_files(cache.db, cache.root, int(study_ref))
             report.deletions_finished += 1

@@ -89,3 +89,25 @@ def copy_small_studies(shared_data: Path, folder: Path) -> Path:
     for name in SMALL_STUDY_FOLDERS:
         shutil.copytree(shared_data / "media" / "pydicom_dicomdirtests" / name, folder / name)
     return folder
+
+
+def write_series(folder: Path, count: int, study_uid: str) -> Path:
+    """``count`` generated instances of one study as ``NN.dcm`` files in a new ``folder``."""
+    folder.mkdir()
+    for i in range(count):
+        (folder / f"{i:02}.dcm").write_bytes(make_file(study_uid=study_uid, instance_number=i))
+    return folder
+
+
+def cancel_after(done: int):  # type: ignore[no-untyped-def]
+    """(cancel event, progress reports seen, progress callback that sets the event at ``done``)."""
+    import threading
+
+    cancel, seen = threading.Event(), []
+
+    def progress(p) -> None:  # type: ignore[no-untyped-def]
+        seen.append(p)
+        if p.done == done:
+            cancel.set()
+
+    return cancel, seen, progress

@@ -32,12 +32,12 @@ def reference(source: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
         return {s.study_instance_uid: s.num_instances for s in cache.list_studies()}
 
 
-def _run_child(root: Path, folder: Path, crashpoint: str | None) -> subprocess.CompletedProcess[str]:
+def _run_child(root: Path, folder: Path, crashpoint: str | None, pool: bool = False) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "TELERAD_CRASHPOINT"}
     if crashpoint:
         env["TELERAD_CRASHPOINT"] = crashpoint
-    return subprocess.run([sys.executable, "-m", "tests.core._crash_child", str(root), str(folder), str(BATCH)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "tests.core._crash_child", str(root), str(folder), str(BATCH),
+                           "1" if pool else "0"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
 
 
 def _expected(point: str, hit: int) -> tuple[int, int, int]:
@@ -90,6 +90,33 @@ def test_kill_mid_batch_and_recover(point: str, hit: int, source: Path, referenc
         _assert_consistent(cache)
         assert sum(s.num_instances for s in cache.list_studies()) == stored
     finished = _run_child(root, source, None)
+    assert finished.returncode == 0, finished.stderr
+    with Cache.open(root) as cache:
+        assert not cache.reconcile_report.unclean_shutdown
+        _assert_consistent(cache)
+        assert {s.study_instance_uid: s.num_instances for s in cache.list_studies()} == reference
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point, hit", [
+    ("after_batch_sync", 1), ("after_batch_sync", 3), ("after_rename", 2), ("after_rename", 13),
+    ("before_commit", 2), ("after_commit", 1),
+])
+def test_kill_mid_batch_with_worker_pool(point: str, hit: int, source: Path, reference: dict[str, int],
+                                         tmp_path: Path) -> None:
+    """Files staged by the worker pool: the writer killed at each step of a batch loses nothing it reported
+    and leaves only its staging folder (whatever the workers had staged ahead) for the next open to remove."""
+    root = tmp_path / "cache"
+    killed = _run_child(root, source, f"{point}:{hit}", pool=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    stored, adopted, _temp = _expected(point, hit)
+    with Cache.open(root) as cache:
+        report = cache.reconcile_report
+        assert report.unclean_shutdown and report.integrity == "ok"
+        assert (report.reindexed, report.temp_removed, report.quarantined) == (adopted, 1, 0)
+        _assert_consistent(cache)
+        assert sum(s.num_instances for s in cache.list_studies()) == stored
+    finished = _run_child(root, source, None, pool=True)
     assert finished.returncode == 0, finished.stderr
     with Cache.open(root) as cache:
         assert not cache.reconcile_report.unclean_shutdown

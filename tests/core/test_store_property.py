@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from app.dicom.uids import is_tolerated_uid
 from app.store import Cache
-from app.store.files import object_relpath
+from app.store.files import legacy_object_relpath, object_relpath
 from tests.core._store_factory import make_dataset, replace_sop_uid, to_bytes
 
 PLACEHOLDER = "1.2.826.0.1.3680043.8.498.424242"
@@ -48,7 +48,7 @@ def test_store_path_stays_inside_root(cache: Cache, uid: str) -> None:
         return
     stored = result.sop_instance_uid
     assert stored is not None and is_tolerated_uid(stored)
-    path = cache.root / object_relpath(stored)
+    path = cache.root / object_relpath(stored, "1.2.3")
     assert _inside(cache, path) and path.is_file()
     for (rel,) in cache.db.execute("SELECT path FROM instances"):
         assert _inside(cache, cache.root / rel)
@@ -59,10 +59,11 @@ def test_store_path_stays_inside_root(cache: Cache, uid: str) -> None:
 @settings(database=None)
 @given(uid=UID_TEXT)
 def test_object_relpath_only_for_tolerated_uids(uid: str) -> None:
-    try:
-        rel = object_relpath(uid)
-    except ValueError:
-        assert not is_tolerated_uid(uid)
-        return
-    assert is_tolerated_uid(uid)
-    assert rel.parts[0] == "objects" and len(rel.parts) == 4 and ".." not in rel.parts
+    for make in (lambda u: object_relpath(u, "1.2.3"), lambda u: object_relpath("1.2.3", u), legacy_object_relpath):
+        try:
+            rel = make(uid)
+        except ValueError:
+            assert not is_tolerated_uid(uid)
+            continue
+        assert is_tolerated_uid(uid)
+        assert rel.parts[0] == "objects" and len(rel.parts) == 4 and ".." not in rel.parts
