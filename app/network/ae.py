@@ -7,7 +7,7 @@ Everything relying on pynetdicom internals is in :mod:`app.network.pynetdicom_in
 from __future__ import annotations
 
 import ssl
-from typing import Any
+from typing import Any, Callable
 
 from app.network.limits import Limits
 from app.network.pynetdicom_internals import acceptor, install
@@ -33,7 +33,9 @@ def make_ae(ae_title: str, *, max_pdu: int = DEFAULT_MAX_PDU, timeout: float = 3
 
 
 def start_server(ae: TeleradAE, host: str, port: int, *, limits: Limits,
-                 ssl_context: ssl.SSLContext | None = None,
-                 handlers: list[Any] | None = None) -> "acceptor.HardenedServer":
-    """Start a non-blocking hardened server (``server.shutdown()`` stops it)."""
-    return acceptor.start(ae, (host, port), limits=limits, ssl_context=ssl_context, handlers=handlers or [])
+                 ssl_context: ssl.SSLContext | None = None, handlers: list[Any] | None = None,
+                 lean: Callable[[Any], None] | None = None) -> "acceptor.HardenedServer":
+    """Start a non-blocking hardened server (``server.shutdown()`` stops it); ``lean(assoc)`` serves each
+    established association's DIMSE itself (see ``acceptor.lean_service``)."""
+    return acceptor.start(ae, (host, port), limits=limits, ssl_context=ssl_context, handlers=handlers or [],
+                          lean=lean)

@@ -74,3 +74,10 @@ def store_rsp(sop_class: str, sop_instance: str, message_id: int, status: int, c
     return command(element(0x0002, encode_uid(sop_class)), element(0x0100, U16.pack(0x8001)),
                    element(0x0120, U16.pack(message_id)), element(0x0800, U16.pack(NO_DATASET)),
                    element(0x0900, U16.pack(status)), note, element(0x1000, encode_uid(sop_instance)))
+
+
+def echo_rsp(message_id: int, status: int = 0x0000) -> bytes:
+    """C-ECHO-RSP (PS3.7 9.3.5.2)."""
+    return command(element(0x0002, encode_uid("1.2.840.10008.1.1")), element(0x0100, U16.pack(0x8030)),
+                   element(0x0120, U16.pack(message_id)), element(0x0800, U16.pack(NO_DATASET)),
+                   element(0x0900, U16.pack(status)))

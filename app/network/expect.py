@@ -9,17 +9,19 @@ import threading
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any, Iterator
 
 
 @dataclass
 class Expectation:
-    """One running retrieve; counts what arrived for it (by store outcome)."""
+    """One running retrieve; counts what arrived for it (by store outcome). With a ``writer``
+    (:class:`~app.network.writer.BackgroundStore` on a spool) the SCP hands its stores there."""
 
     study_uid: str
     sender_aet: str
     outcomes: Counter = field(default_factory=Counter)
     sop_uids: set[str] = field(default_factory=set)
+    writer: Any = None
 
 
 class Expectations:
@@ -30,9 +32,9 @@ class Expectations:
         self._active: list[Expectation] = []
 
     @contextmanager
-    def expect(self, study_uid: str, sender_aet: str) -> Iterator[Expectation]:
+    def expect(self, study_uid: str, sender_aet: str, writer: Any = None) -> Iterator[Expectation]:
         """While the block runs, stores of ``study_uid`` from ``sender_aet`` are solicited."""
-        exp = Expectation(study_uid, sender_aet.strip())
+        exp = Expectation(study_uid, sender_aet.strip(), writer=writer)
         with self._lock:
             self._active.append(exp)
         try:

@@ -75,9 +75,9 @@ class FlaggingSink(CacheSink):
 
     def _arrived(self, items: Sequence[tuple[bytes, ReceivedMeta]], outcomes: list[StoreOutcome]) -> None:
         if self.arrivals is not None and self.feed:
-            for (data, meta), outcome in zip(items, outcomes):
+            for item, outcome in zip(items, outcomes):  # (data, meta) or (data, meta, spooled path)
                 if outcome.status != "rejected":
-                    self.arrivals.arrived(meta.sop_instance_uid, len(data))
+                    self.arrivals.arrived(item[1].sop_instance_uid, len(item[0]))
 
     def _flag(self, outcomes: list[StoreOutcome]) -> list[StoreOutcome]:
         if not self.flagged and any(o.status != "rejected" for o in outcomes):

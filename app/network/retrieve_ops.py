@@ -1,11 +1,13 @@
 """One C-GET or C-MOVE operation with progress per sub-operation and C-CANCEL on user cancel.
 
 C-GET runs in this thread (:mod:`app.network.lean`, ~2x pynetdicom's own C-GET: bench/network.py);
-C-MOVE through pynetdicom, the instances arriving on our Storage SCP.
+C-MOVE requested through pynetdicom, the instances arriving on our Storage SCP (served by
+:mod:`app.network.lean_scp`, answered once durable in the spool of :mod:`app.network.spool`).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,6 +18,8 @@ from app.network.received import ReceivedMeta, StoreCallback, StoreOutcome
 from app.network.scu import CancelWatch, NetworkError, associate
 from app.network.syntaxes import LOSSY, compressed, uncompressed
 from app.tasks import ProgressFn, report
+
+LOG = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from app.network.scp import StorageSCP
@@ -174,12 +178,50 @@ def _run_lean(assoc: Any, ds: Any, result: OpResult, stored: StoreCallback, node
 def c_move(node: Node, calling_aet: str, scp: "StorageSCP", ds: Any, *,
            cancel: threading.Event | None = None, progress: ProgressFn | None = None,
            timeout: float = 60.0) -> OpResult:
-    """C-MOVE ``ds`` to our running Storage SCP; stores are solicited while this runs."""
+    """C-MOVE ``ds`` to our running Storage SCP; stores are solicited while this runs.
+
+    When the SCP's store callback offers a ``spool`` (``cache_sink``), each instance is answered once
+    durable in the spool and stored by a :class:`~app.network.writer.BackgroundStore` in group commits;
+    this returns after every one is stored or counted in ``failed``.
+    """
+    from app.network.writer import BackgroundStore, tally
+
     result = OpResult()
-    with scp.expectations.expect(str(ds.StudyInstanceUID), node.ae_title) as exp:
-        with associate(node, calling_aet, [(STUDY_ROOT_MOVE, uncompressed())], timeout=timeout) as assoc:
-            responses = assoc.send_c_move(ds, scp.ae_title, STUDY_ROOT_MOVE, msg_id=1)
-            _run_move(assoc, responses, result, cancel, progress, f"C-MOVE from {node.name}")
-        result.outcomes.update(exp.outcomes)
-        result.received |= {uid for uid in exp.sop_uids}
+    spool = _spool_for(scp)
+    exp_box: list[Any] = []
+
+    def record(meta: ReceivedMeta, outcome: StoreOutcome) -> None:
+        tally(exp_box[0].outcomes, exp_box[0].sop_uids, meta, outcome)  # the writer thread only
+
+    writer = BackgroundStore(scp.on_stored, record, spool=spool, name=f"telerad-move-{node.name}") \
+        if spool is not None else None
+    try:
+        with scp.expectations.expect(str(ds.StudyInstanceUID), node.ae_title, writer) as exp:
+            exp_box.append(exp)
+            try:
+                with associate(node, calling_aet, [(STUDY_ROOT_MOVE, uncompressed())], timeout=timeout) as assoc:
+                    responses = assoc.send_c_move(ds, scp.ae_title, STUDY_ROOT_MOVE, msg_id=1)
+                    _run_move(assoc, responses, result, cancel, progress, f"C-MOVE from {node.name}")
+            finally:
+                if writer is not None:
+                    writer.close()  # everything acknowledged is stored (or failed) before we report
+            result.outcomes.update(exp.outcomes)
+            result.received |= {uid for uid in exp.sop_uids}
+    finally:
+        if spool is not None:
+            spool.close()
+    if writer is not None:
+        result.failed += writer.failed  # the peer counted these as completed
     return result
+
+
+def _spool_for(scp: "StorageSCP") -> Any:
+    """The SCP's store callback's spool for one C-MOVE, or None (no spool: each store answered when stored)."""
+    make_spool = getattr(scp.on_stored, "spool", None)
+    if make_spool is None:
+        return None
+    try:
+        return make_spool()
+    except OSError as exc:
+        LOG.warning("no C-MOVE spool (%s): storing each instance before answering", exc)
+        return None

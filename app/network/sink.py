@@ -8,11 +8,13 @@ write, duplicate rules). Unsolicited stores go to quarantine, never to the workl
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
 
 from app.network.received import ReceivedMeta, StoreOutcome
 
 if TYPE_CHECKING:
+    from app.network.spool import Spool
     from app.store import Cache
 
 LOG = logging.getLogger(__name__)
@@ -29,7 +31,8 @@ def _source(meta: ReceivedMeta) -> str:
 class CacheSink:
     """``on_stored`` for :class:`~app.network.scp.StorageSCP` and C-GET, backed by ``cache``.
 
-    :meth:`many` is the group-commit form (``Cache.store_many``) the background writer uses.
+    :meth:`many` is the group-commit form (``Cache.store_many``) the background writer uses;
+    :meth:`spool` gives a C-MOVE its durable landing folder (:mod:`app.network.spool`).
     """
 
     def __init__(self, cache: "Cache") -> None:
@@ -53,16 +56,49 @@ class CacheSink:
         return (meta.node is not None and meta.sop_class_uid in AI_RESULT_CLASSES and get_study is not None
                 and get_study(meta.study_instance_uid) is not None)
 
-    def many(self, items: Sequence[tuple[bytes, ReceivedMeta]]) -> list[StoreOutcome]:
-        """Store solicited instances in one group commit (unsolicited ones one by one)."""
-        if any(not meta.solicited for _, meta in items):
-            return [self(data, meta) for data, meta in items]
-        results = self.cache.store_many([(data, meta.node, _source(meta)) for data, meta in items])
+    def many(self, items: Sequence[Any]) -> list[StoreOutcome]:
+        """Store solicited instances in one group commit (unsolicited ones one by one). Items are
+        ``(data, meta)`` or ``(data, meta, spooled path)``: a spooled canonical file is renamed into place."""
+        if any(not item[1].solicited for item in items):
+            return [self(item[0], item[1]) for item in items]
+        if all(len(item) < 3 or item[2] is None for item in items):
+            results = self.cache.store_many([(data, meta.node, _source(meta)) for data, meta, *_ in items])
+        else:
+            results = self.cache.store_prepared([_entry(*item) for item in items])
         return [StoreOutcome(r.status, r.reason, r.patient_id) for r in results]
+
+    def spool(self) -> "Spool":
+        """A durable spool folder in the cache for one C-MOVE."""
+        from app.network.spool import Spool
+
+        return Spool(self.cache.root)
+
+
+def _entry(data: bytes, meta: ReceivedMeta, spooled: Path | None = None) -> Any:
+    """What ``Cache.store_prepared`` takes for one instance: the spooled file itself when it is canonical."""
+    from app.store.models import StoreResult
+    from app.store.prepare import Prepared, Rejected, prepare_parts
+
+    try:
+        parts = prepare_parts(data)
+    except Rejected as exc:
+        return StoreResult("rejected", exc.reason, skip=exc.skip)
+    n = len(parts.prefix)
+    canonical = n + len(parts.body) == len(data) and data[:n] == parts.prefix
+    if spooled is not None and canonical:
+        prepared = Prepared(parts.header, b"", parts.sha256, staged=str(spooled), staged_size=len(data))
+    else:
+        prepared = Prepared(parts.header, bytes(data) if canonical else b"".join((parts.prefix, parts.body)),
+                            parts.sha256)
+    return prepared, meta.node, _source(meta)
 
 
 def cache_sink(cache: "Cache") -> CacheSink:
-    """``on_stored`` backed by ``cache`` (see :class:`CacheSink`)."""
+    """``on_stored`` backed by ``cache`` (see :class:`CacheSink`); first stores what a crashed C-MOVE
+    left in the cache's spool (:func:`app.network.spool.recover`)."""
+    from app.network.spool import recover
+
+    recover(cache)
     return CacheSink(cache)
 
 

@@ -14,6 +14,9 @@ installed pynetdicom (an upgrade fails there, naming the missing internal). Why 
   on every association we make or accept; TLS handshakes off the accept loop.
 * ``preassoc`` (``pdu.A_ASSOCIATE_RQ.decode``/``to_primitive``): the whole A-ASSOCIATE-RQ is read,
   decoded and access-checked before an Association exists, so refused peers hold no slot.
+* ``acceptor.lean_service`` (``Association._run_reactor``, ``_kill``, the DIMSE provider's ``msg_queue``
+  and ``message``, ``AssociationSocket.send``): our Storage SCP serves C-STOREs in the association's
+  thread (app.network.lean_scp), ~2x pynetdicom's path on a C-MOVE.
 * ``store_rsp.fast_store_rsp`` (wraps ``dimse.send_msg``, sends through ``dul.send_pdu``):
   hand-encoded C-STORE-RSPs on our Storage SCP (~15% on a C-MOVE).
 * :func:`install` sets ``_config.LOG_HANDLER_LEVEL`` (no per-PDU debug formatting, ~10%) and

@@ -71,6 +71,15 @@ RELIED_ON: tuple[Internal, ...] = (
              "preassoc checks an A-ASSOCIATE-RQ decodes before any Association exists", ("bytestream",)),
     Internal("pynetdicom.pdu:A_ASSOCIATE_RQ.to_primitive", "callable", "see A_ASSOCIATE_RQ.decode"),
     Internal(f"{_DUL}.send_pdu", "callable", "the fast C-STORE-RSP sends its P-DATA-TF through it", ("primitive",)),
+    Internal(f"{_SOCK}.send", "callable", "overridden: the A-ASSOCIATE-AC parks the reads of a lean acceptor",
+             ("bytestream",)),
+    Internal(f"{_ASSOC}._run_reactor", "callable",
+             "wrapped per acceptor: the lean C-STORE SCP serves the association first (acceptor.lean_service)"),
+    Internal(f"{_ASSOC}._kill", "instance", "read by the lean C-STORE SCP: the association was ended elsewhere"),
+    Internal(f"{_ASSOC}.is_aborted", "instance", "see _kill"),
+    Internal("pynetdicom.dimse:DIMSEServiceProvider.msg_queue", "instance",
+             "empty, with no message half decoded, before the lean C-STORE SCP takes the socket"),
+    Internal("pynetdicom.dimse:DIMSEServiceProvider.message", "instance", "see msg_queue"),
 )
 
 
@@ -97,7 +106,8 @@ def _samples() -> dict[type, Any]:
         sock = AssociationSocket(assoc, client_socket=raw)
     finally:
         raw.close()
-    return {type(ae): ae, Association: assoc, type(assoc.dul): assoc.dul, AssociationSocket: sock}
+    return {type(ae): ae, Association: assoc, type(assoc.dul): assoc.dul, type(assoc.dimse): assoc.dimse,
+            AssociationSocket: sock}
 
 
 def _problem(item: Internal, samples: dict[type, Any]) -> str | None:

@@ -75,6 +75,7 @@ class DicomSocket(AssociationSocket):
         self._associated = request is not None
         self._paused = False  # a lean DIMSE loop owns the socket (see hand_over)
         self._parked = threading.Event()
+        self.park_after_accept = False  # an acceptor served by a lean loop: read nothing after the A-ASSOCIATE-AC
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -210,23 +211,37 @@ class DicomSocket(AssociationSocket):
         return body
 
     # -- lending the socket to a lean DIMSE loop (see SocketLease) ---------------------------
+    def send(self, bytestream: bytes) -> None:
+        """Send (in the DUL's thread); with ``park_after_accept`` the A-ASSOCIATE-AC also parks the reads,
+        so the peer's first P-DATA stays for the lean loop."""
+        super().send(bytestream)
+        if self.park_after_accept and bytestream[:1] == b"\x02":
+            self.park_after_accept = False
+            self._parked.clear()
+            self._paused = True
+
     def hand_over(self, timeout: float = 5.0) -> bytearray:
         """Park the DUL reactor's reads; returns what it had buffered. The caller owns the socket
         (no pynetdicom operation may run) until :meth:`take_back`."""
         if self._pending is not None:
             raise RuntimeError("a PDU is half delivered to the DUL")
-        self._parked.clear()
-        self._paused = True
-        try:
-            self._wake_w.send(b"\0")
-        except OSError:
-            pass
-        if not self._parked.wait(timeout):
-            self._paused = False
-            raise RuntimeError("the DUL reactor did not park")
+        if not (self._paused and self._parked.is_set()):  # not parked already (after the A-ASSOCIATE-AC)
+            self._parked.clear()
+            self._paused = True
+            try:
+                self._wake_w.send(b"\0")
+            except OSError:
+                pass
+            if not self._parked.wait(timeout):
+                self._paused = False
+                raise RuntimeError("the DUL reactor did not park")
         out = self._rbuf[self._rpos:]
         self._rbuf, self._rpos = bytearray(), 0
         return out
+
+    def resume(self) -> None:
+        """Let the DUL reactor read again, keeping what is buffered (no-op when not parked)."""
+        self._paused = False
 
     def take_back(self, leftover: bytes | bytearray = b"") -> None:
         """Give the socket back to the DUL reactor with bytes the lean loop read beyond its messages."""
@@ -261,6 +276,7 @@ class SocketLease:
     """
 
     def __init__(self, assoc: Any) -> None:
+        self._assoc = assoc
         self._dsock: DicomSocket = assoc.dul.socket
         self._timer = assoc.dul._idle_timer
         self.socket: socket.socket = self._dsock.socket
@@ -273,3 +289,16 @@ class SocketLease:
 
     def keep_alive(self) -> None:
         self._timer.restart()
+
+    def ended(self) -> bool:
+        """The association was aborted or killed meanwhile (e.g. by a server shutdown)."""
+        return bool(self._assoc.is_aborted or self._assoc._kill)
+
+    def deadline_passed(self) -> bool:
+        """The association deadline of the socket's limits is over."""
+        remaining = self._dsock._remaining()
+        return remaining is not None and remaining <= 0
+
+    def refuse(self, reason: str) -> None:
+        """A-ABORT and shut the connection (after :meth:`give_back`): pynetdicom then sees it closed."""
+        self._dsock.refuse(reason)
