@@ -6,8 +6,9 @@ Generates, in a temporary folder removed afterwards, a cache of 100,000 studies 
 a later refresh with nothing changed and one after a new study arrived (only changed rows are re-read),
 worklist memory per study, the Qt table model (load, memory, search keystrokes through the real model),
 ``list_instances`` of a 2,000-row series, ``telerad studies --json``, cold start to a populated worklist;
-then ``telerad import``'s path (``import_paths``) over local CT files against a pydicom ``dcmread`` loop
-and ``cp`` + ``sync`` of the same bytes.
+then ``telerad import``'s path (``import_paths``, worker pool on) over local CT files (the real 140-slice
+CT's slices under fresh UIDs) against a pydicom ``dcmread`` loop over their headers and ``cp`` + ``sync`` of
+the same bytes, plus the same import in one process for information.
 
 Shortcut (stated): the 100k index is written by bulk SQL rows shaped exactly like the store's, not by
 storing 340,000 files (hours at fsync speed); the read paths timed here read only the index, and the
@@ -306,15 +307,31 @@ def bench_cold_start(home: Path, repeat: int) -> None:
            (min(ref), statistics.median(ref)), 1.5, "cold start with an empty cache")
 
 
-def make_ct_files(folder: Path, count: int) -> None:
-    from tests.core._store_factory import make_file
+CT140 = REPO.parent / "shared" / "data" / "ct" / "philips_phantom_study1_1mm"
 
+
+def make_ct_files(folder: Path, count: int) -> str:
+    """``count`` CT files: the real 140-slice CT's slices (Philips headers, 512x512 pixels, ~0.5 MB each)
+    under fresh UIDs, 140 per series and two series per study; synthetic 64x64 slices without shared data."""
     folder.mkdir()
-    study = "2.25.777"
+    if not CT140.is_dir():
+        from tests.core._store_factory import make_file
+
+        for i in range(count):
+            data = make_file(study_uid="2.25.777", series_uid="2.25.778", sop_uid=f"2.25.{9 * 10**8 + i}",
+                             rows=64, columns=64, instance_number=i + 1, patient_name="IMPORT^BENCH")
+            (folder / f"ct{i:05d}.dcm").write_bytes(data)
+        return "synthetic 64x64 CT slices (shared data missing)"
+    import pydicom
+
+    slices = [pydicom.dcmread(p) for p in sorted(CT140.iterdir()) if p.name != "DIRFILE"]
     for i in range(count):
-        data = make_file(study_uid=study, series_uid="2.25.778", sop_uid=f"2.25.{9 * 10**8 + i}",
-                         rows=64, columns=64, instance_number=i + 1, patient_name="IMPORT^BENCH")
-        (folder / f"ct{i:05d}.dcm").write_bytes(data)
+        ds, series = slices[i % len(slices)], i // len(slices)
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = f"2.25.{10**12 + i}"
+        ds.SeriesInstanceUID = f"2.25.{2 * 10**12 + series}"
+        ds.StudyInstanceUID = f"2.25.{3 * 10**12 + series // 2}"
+        ds.save_as(folder / f"ct{i:05d}.dcm", enforce_file_format=True)
+    return f"slices of the real 140-slice CT ({CT140.name}) under fresh UIDs"
 
 
 def bench_import(tmp: Path, count: int, repeat: int) -> None:
@@ -324,8 +341,9 @@ def bench_import(tmp: Path, count: int, repeat: int) -> None:
     from app.store import Cache
 
     src = tmp / "ct"
-    make_ct_files(src, count)
+    kind = make_ct_files(src, count)
     files = sorted(src.iterdir())
+    print(f"      import input: {count} files, {sum(f.stat().st_size for f in files) / 1e6:.0f} MB, {kind}")
     dcm = timed(lambda: [pydicom.dcmread(f, stop_before_pixels=True) for f in files], repeat)
     rates_ref = (count / dcm[0], count / dcm[1])
 
@@ -336,20 +354,27 @@ def bench_import(tmp: Path, count: int, repeat: int) -> None:
         subprocess.run(["sync", "-f", str(dest)], check=True)
 
     cp = timed(cp_sync, repeat)
+    shutil.rmtree(tmp / "cp", ignore_errors=True)
     counter = [0]
 
-    def one_import() -> int:
+    def one_import(parallel: bool | None = None) -> int:
         counter[0] += 1
-        with Cache.open(tmp / f"cache{counter[0]}") as cache:
-            return import_paths(cache, [src]).imported
+        root = tmp / f"cache{counter[0]}"
+        try:
+            with Cache.open(root) as cache:
+                return import_paths(cache, [src], parallel=parallel).imported
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
 
     value = timed(one_import, repeat)
     assert value[2] == count, value[2]
     rates = (count / value[0], count / value[1])
     figure(f"import of {count} local CT files (instances/s)", rates, rates_ref, 800.0,
            "pydicom dcmread loop (headers)", higher_better=True)
-    print(f"      cp + sync of the same bytes: {count / cp[0]:.0f} files/s; import / cp ratio "
-          f"{value[0] and cp[0] / value[0]:.2f}x")
+    one = timed(lambda: one_import(parallel=False), 1)
+    print(f"      same import in one process (no worker pool): {count / one[0]:.0f}/s; "
+          f"cp + sync of the same bytes: {count / cp[0]:.0f} files/s; import / cp ratio "
+          f"{value[0] and cp[0] / value[0]:.2f}x; load average {os.getloadavg()[0]:.2f}")
 
 
 def main() -> int:

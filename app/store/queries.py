@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from array import array
+from operator import itemgetter
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,13 +46,14 @@ def _mods(text: str | None) -> tuple[str, ...]:
 
 def _study_values(r: tuple[Any, ...], s: Any = None) -> tuple[Any, ...]:
     """A row of ``_STUDY_SQL`` as the field values of :class:`StudySummary`, in order. ``s``: a dict's
-    ``setdefault``, so repeated values of low-cardinality columns are one object across the rows listed."""
+    ``setdefault``, so repeated values (low-cardinality columns, a patient's ID and name) are one object across
+    the rows listed."""
     if s is None:
         s = {}.setdefault
-    return (*r[:3], s(r[3], r[3]), s(r[4], r[4]), s(r[5], r[5]), s(r[6], r[6]), s(r[7], r[7]), s(r[8], r[8]),
-            r[9], _mods(r[10]), r[11], r[12], s(r[13], r[13]), s(r[14], r[14]), s(r[15], r[15]), s(r[16], r[16]),
-            s(r[17], r[17]), _FLAGS[2 * bool(r[18]) + bool(r[19])], s(r[20], r[20]), s(r[21], r[21]),
-            s(r[22], r[22]), s(r[23], r[23]), _incomplete_reason(r), r[25] if r[19] else None)
+    return (r[0], s(r[1], r[1]), s(r[2], r[2]), s(r[3], r[3]), s(r[4], r[4]), s(r[5], r[5]), s(r[6], r[6]),
+            s(r[7], r[7]), s(r[8], r[8]), r[9], _mods(r[10]), r[11], r[12], s(r[13], r[13]), s(r[14], r[14]),
+            s(r[15], r[15]), s(r[16], r[16]), s(r[17], r[17]), _FLAGS[2 * bool(r[18]) + bool(r[19])], s(r[20], r[20]),
+            s(r[21], r[21]), s(r[22], r[22]), s(r[23], r[23]), _incomplete_reason(r), r[25] if r[19] else None)
 
 
 def _incomplete_reason(r: tuple[Any, ...]) -> str:
@@ -91,19 +94,24 @@ FROM studies st WHERE st.deleting = 0
 ORDER BY st.study_date DESC, st.study_time DESC, st.id DESC
 """  # one text per study, joined by SQLite: a cheap row to compare
 _BY_IDS_SQL = _STUDY_SQL.replace("SELECT st.study_uid,", "SELECT st.id, st.study_uid,", 1)
-_FIRST_SQL = _STUDY_SQL.replace("SELECT st.study_uid,", f"SELECT st.id, {_FINGERPRINT_EXPR}, st.study_uid,", 1)
+_ORDER = "ORDER BY st.study_date DESC, st.study_time DESC, st.id DESC"
+# unordered: SQLite sorting 100,000 wide rows costs more than Python sorting them (_FIRST_ORDER: same order)
+_FIRST_SQL = _STUDY_SQL.replace("SELECT st.study_uid,", f"SELECT st.id, {_FINGERPRINT_EXPR}, st.study_uid,", 1) \
+    .replace(_ORDER, "")
+_FIRST_ORDER = itemgetter(8, 9, 0)  # study_date, study_time, id of a _FIRST_SQL row (TEXT NOT NULL, unique id)
 _CHUNK = 500  # ids per IN (...) query
 
 
 @dataclass(frozen=True)
 class StudyListing:
     """Every visible study's summary (``studies``: newest first, as :func:`list_studies`), with what a later
-    :func:`study_listing` needs to re-read only the studies that changed."""
+    :func:`study_listing` needs to re-read only the studies that changed: each one's row id and the hash of its
+    fingerprint row, as machine integers (16 bytes a study, no int objects or dicts kept)."""
 
     version: tuple[int, int]
     studies: list[StudySummary]
-    fingerprints: dict[int, int]  # study row id -> hash of its fingerprint row
-    by_id: dict[int, StudySummary]
+    ids: array  # study row id of studies[i]
+    prints: array  # hash of studies[i]'s fingerprint row
 
 
 def study_listing(db: sqlite_utils.Database, previous: StudyListing | None = None) -> StudyListing:
@@ -113,28 +121,33 @@ def study_listing(db: sqlite_utils.Database, previous: StudyListing | None = Non
     version = db_version(db)
     if previous is not None and previous.version == version:
         return previous
+    shared = {}.setdefault
     if previous is None:  # rows and fingerprints from one query
-        shared = {}.setdefault
         rows = db.execute(_FIRST_SQL.format(where="")).fetchall()
-        by_id = {r[0]: StudySummary(*_study_values(r[2:], shared)) for r in rows}
-        return StudyListing(version, list(by_id.values()), {r[0]: hash(r[1]) for r in rows}, by_id)
-    prints = [(i, hash(text)) for i, text in db.execute(_FINGERPRINT_SQL).fetchall()]
-    old = previous.fingerprints if previous is not None else {}
-    changed = [i for i, h in prints if old.get(i) != h]
-    if previous is None or len(changed) > len(prints) // 2:
+        try:
+            rows.sort(key=_FIRST_ORDER, reverse=True)  # newest first: _STUDY_SQL's ORDER BY
+        except TypeError:  # a non-text date or time (not written by this store): SQLite's order of mixed types
+            rows = db.execute(_FIRST_SQL.format(where=_ORDER)).fetchall()
+        return StudyListing(version, [StudySummary(*_study_values(r[2:], shared)) for r in rows],
+                            array("q", [r[0] for r in rows]), array("q", [hash(r[1]) for r in rows]))
+    prints = db.execute(_FINGERPRINT_SQL).fetchall()
+    ids, hashes = array("q", [r[0] for r in prints]), array("q", [hash(r[1]) for r in prints])
+    old = dict(zip(previous.ids, previous.prints))
+    changed = [i for i, h in zip(ids, hashes) if old.get(i) != h]
+    if len(changed) > len(prints) // 2:
         rows = db.execute(_BY_IDS_SQL.format(where="")).fetchall()
-        shared = {}.setdefault
         by_id = {r[0]: StudySummary(*_study_values(r[1:], shared)) for r in rows}
     else:
-        by_id = {i: previous.by_id[i] for i in (r[0] for r in prints) if i in previous.by_id}
-        shared = {}.setdefault
+        by_id = dict(zip(previous.ids, previous.studies))
         for start in range(0, len(changed), _CHUNK):
-            ids = changed[start:start + _CHUNK]
-            where = f"AND st.id IN ({', '.join('?' * len(ids))})"
-            for r in db.execute(_BY_IDS_SQL.format(where=where), ids).fetchall():
+            chunk = changed[start:start + _CHUNK]
+            where = f"AND st.id IN ({', '.join('?' * len(chunk))})"
+            for r in db.execute(_BY_IDS_SQL.format(where=where), chunk).fetchall():
                 by_id[r[0]] = StudySummary(*_study_values(r[1:], shared))
-    fingerprints = {i: h for i, h in prints if i in by_id}
-    return StudyListing(version, [by_id[r[0]] for r in prints if r[0] in by_id], fingerprints, by_id)
+    kept = [n for n, i in enumerate(ids) if i in by_id]  # not deleted between the two queries
+    if len(kept) != len(ids):
+        ids, hashes = array("q", [ids[n] for n in kept]), array("q", [hashes[n] for n in kept])
+    return StudyListing(version, [by_id[i] for i in ids], ids, hashes)
 
 
 def db_version(db: sqlite_utils.Database) -> tuple[int, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from operator import attrgetter
 from typing import Any, Mapping, Sequence
 
 from app.worklist.ai import NO_AI, AiMark, ai_clock_start
@@ -11,7 +12,7 @@ from app.worklist.header import RequestFields, age_from_dates, age_from_header, 
 from app.worklist.priors import site_of
 from app.worklist.rules import FALLBACK_SUBSPECIALTY, Facts, Rule, all_matches, first_match
 from app.worklist.types import (
-    NO_ORDER, NO_REPORT, OrderMark, Priority, ReportMark, Status, WorklistConfig, WorklistEntry,
+    NO_ORDER, NO_REPORT, Decision, EntryMarks, OrderMark, Priority, ReportMark, Status, WorklistConfig, WorklistEntry,
 )
 
 
@@ -153,52 +154,69 @@ def reading_status(recorded: Status, report: ReportMark) -> Status:
 def build_entry(study: Any, *, local: bool, state: Mapping[str, Any], fields_row: Mapping[str, Any] | None,
                 rules: RuleSet, priors: tuple[str, ...], report: ReportMark = NO_REPORT,
                 order: OrderMark = NO_ORDER, ai: AiMark = NO_AI) -> WorklistEntry:
-    """One entry; ``state`` is the persisted row (it always exists once a study has been seen)."""
-    fields = request_fields(fields_row, study)
-    priority, source, target, sub, facts = _decision(rules, study, fields, state.get("priority_override"),
-                                                     order.priority, ai)
-    arrival = _parse_shared(state.get("arrival")) or datetime.now(timezone.utc)
-    if source == "ai":
-        due = ai_clock_start(ai, arrival) + target  # the site's clock rule for AI results
+    """One entry; ``state`` is the persisted row, empty for a study seen but never changed by a reader
+    (unread since its arrival, the time the cache received it: see ``Worklist._first_sight``)."""
+    if state:
+        get = state.get
+        override, arrival_text, reported_text = get("priority_override"), get("arrival"), get("reported_at")
+        reference, claimed = bool(get("reference")), get("claimed_by") or None
+        status = _STATUS.get(get("status") or "unread") or Status(get("status"))
+    else:  # seen, never changed: unread since the cache received it
+        override = arrival_text = reported_text = claimed = None
+        reference, status = False, Status.UNREAD
+    decision = _decision(rules, study, fields_row, override, order.priority, ai)
+    arrival = _parse_shared(arrival_text or getattr(study, "received", None)) or datetime.now(timezone.utc)
+    if decision.priority_source == "ai":
+        due = ai_clock_start(ai, arrival) + decision.target  # the site's clock rule for AI results
     else:
-        due = _memo(3, rules, (arrival, arrival.tzinfo, target), lambda _r, k: k[0] + k[2])  # shared datetimes
-    return WorklistEntry(
-        study_instance_uid=study.study_instance_uid, patient_id=study.patient_id,
-        issuer_of_patient_id=study.issuer_of_patient_id, patient_name=study.patient_name,
-        patient_sex=study.patient_sex, age_years=facts.age_years, study_date=study.study_date,
-        study_time=study.study_time, description=study.description, accession=study.accession,
-        modalities=tuple(study.modalities), body_part=study.body_part, institution=study.institution,
-        referring_physician=study.referring_physician, department=fields.requesting_service,
-        site=facts.site, local=local, num_series=study.num_series, num_instances=study.num_instances,
-        priority=priority, priority_source=source, arrival=arrival, due=due, target=target,
-        reported_at=parse_time(state.get("reported_at")) or parse_time(report.signed_at),
-        status=reading_status(Status(state.get("status") or "unread"), report),
-        claimed_by=state.get("claimed_by") or None, subspecialty=sub,
-        reference=bool(state.get("reference")), priors=priors, report=report, order=order, ai=ai,
-        incomplete=incomplete_label(study),
-    )
+        key = (arrival, arrival.tzinfo, decision.target)
+        due = _DUES.get(key)  # one datetime per (arrival, target): shared
+        if due is None:
+            if len(_DUES) > 100_000:
+                _DUES.clear()
+            due = _DUES[key] = arrival + decision.target
+    reported = parse_time(reported_text) or parse_time(report.signed_at)
+    incomplete = incomplete_label(study)
+    if reported is None and not incomplete and report is NO_REPORT and order is NO_ORDER and ai is NO_AI:
+        marks = _PLAIN[bool(local), reference]
+    else:
+        marks = EntryMarks(local, reference, reported, report, order, ai, incomplete)
+    return WorklistEntry(study, decision, marks, arrival, due,
+                         reading_status(status, report) if report is not NO_REPORT else status, claimed, priors)
 
 
-_DECISIONS: dict[tuple[Any, ...], tuple[Priority, str, timedelta, str, Facts]] = {}
+_DUES: dict[tuple[Any, ...], datetime] = {}
+_PLAIN = {(lo, ref): EntryMarks(lo, ref) for lo in (False, True) for ref in (False, True)}
+_STATUS = {s.value: s for s in Status}
+_DECISIONS: dict[tuple[Any, ...], Decision] = {}
 _DECIDED_BY: dict[int, RuleSet] = {}
+_INPUTS_OF = attrgetter("requested_procedure_priority", "study_priority_id", "patient_age", "requesting_service",
+                        "modalities", "body_part", "description", "referring_physician", "source_node",
+                        "institution", "patient_birth_date", "study_date")  # what the decision reads of a study
 
 
-def _decision(rules: RuleSet, study: Any, fields: RequestFields, override: str | None, order: str,
-              ai: AiMark) -> tuple[Priority, str, timedelta, str, Facts]:
-    """``_decide`` and the facts, memoised on their plain inputs (strings: C-level hashing, no dataclass
+def _decision(rules: RuleSet, study: Any, fields_row: Mapping[str, Any] | None, override: str | None, order: str,
+              ai: AiMark) -> Decision:
+    """``_decide`` and the facts it used, memoised on their plain inputs (strings: C-level hashing, no dataclass
     ``__hash__`` per study; most studies share theirs)."""
-    key = (id(rules), override, fields.requested_procedure_priority, fields.study_priority_id, fields.patient_age,
-           fields.requesting_service, study.modalities, study.body_part, study.description,
-           study.referring_physician, getattr(study, "source_node", None), getattr(study, "institution", ""),
-           study.patient_birth_date, study.study_date, order, None if ai is NO_AI else ai)
+    try:  # a study summary of the index: its request fields are its own (``request_fields``)
+        key: tuple[Any, ...] = (id(rules), override, order, None if ai is NO_AI else ai, _INPUTS_OF(study))
+    except AttributeError:
+        fields = request_fields(fields_row, study)
+        key = (id(rules), override, order, None if ai is NO_AI else ai, fields.requested_procedure_priority,
+               fields.study_priority_id, fields.patient_age, fields.requesting_service, study.modalities,
+               study.body_part, study.description, study.referring_physician, getattr(study, "source_node", None),
+               getattr(study, "institution", ""), study.patient_birth_date, study.study_date)
     found = _DECISIONS.get(key)
     if found is None:
         if len(_DECISIONS) > 200_000:
             _DECISIONS.clear()
             _DECIDED_BY.clear()
         _DECIDED_BY[id(rules)] = rules  # the id stays this rule set's while memoised
+        fields = request_fields(fields_row, study)
         facts = facts_of(study, fields)
-        found = _DECISIONS[key] = (*_decide(rules, override, fields, facts, order, ai), facts)
+        found = _DECISIONS[key] = Decision(*_decide(rules, override, fields, facts, order, ai), facts.age_years,
+                                           facts.department, facts.site)
     return found
 
 

@@ -145,10 +145,12 @@ class WorklistDB:
             rows = list(self.db.query("SELECT * FROM state WHERE study_uid = ?", [study_uid]))
         return rows[0] if rows else None
 
-    def put_state(self, study_uid: str, **values: Any) -> None:
-        """Update the existing row of a study (rows are created on first sight)."""
-        with self.lock:
+    def put_state(self, study_uid: str, first: dict[str, Any] | None = None, **values: Any) -> None:
+        """Update the row of a study; one without a row yet gets ``first`` (the row it was seen with), updated."""
+        with self.lock, self.transaction():
             self._state_writes += 1
+            if first is not None:
+                self._insert_rows("INSERT OR IGNORE", "state", [{**first, "study_uid": study_uid}])
             self.db["state"].update(study_uid, values)
 
     def insert_states(self, rows: list[dict[str, Any]]) -> None:

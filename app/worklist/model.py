@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import replace
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from app.tasks import ProgressFn, check_cancel, report
 from app.worklist import remote as remote_mod
 from app.worklist.ai import NO_AI, AiMarks
-from app.worklist.build import RuleSet, build_entry, index_fields, iso
+from app.worklist.build import RuleSet, build_entry, iso
 from app.worklist.db import DB_FILENAME, WorklistDB
 from app.worklist.gcpause import gc_paused
 from app.worklist.priors import priors_index
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from app.store import Cache
 
 log = logging.getLogger(__name__)
-_INPUTS = ("local", "state", "fields_row", "rules", "priors", "report", "order", "ai")  # build_entry's keywords
+_READING = attrgetter("_reading_key")  # the cached reading key, no method call per entry
 
 
 class ClaimedError(RuntimeError):
@@ -44,11 +45,12 @@ class Worklist:
         self.ai = ai  # suspected findings of AI results per study (set by the workstation)
         self._lock = threading.RLock()
         self._studies: dict[str, Any] = {}
-        self._local: set[str] = set()
+        self._remote: set[str] = set()  # studies from remote results (the others are in the cache)
         self._priors: dict[str, tuple[str, ...]] = {}
         self._entries: dict[str, WorklistEntry] = {}
         self._behind: set[str] = set()
-        self._memo: dict[str, tuple[tuple[Any, ...], WorklistEntry]] = {}  # uid -> (inputs, entry built)
+        self._built_with: tuple[Any, ...] | None = None  # (rules, states, fields) of the last _rebuild_all
+        self._stale: set[str] = set()  # entries rebuilt one by one since (not from those inputs)
         self._listed: tuple[Any, Any] | None = None  # (the cache, its StudyListing) of the last refresh
         self._priors_of: list[Any] | None = None  # the listing self._priors was computed from (local only)
         self._priors_memo: dict[Any, Any] = {}  # patient -> (their studies, ranked priors): see priors_index
@@ -118,17 +120,20 @@ class Worklist:
     def _refresh(self, cache: "Cache", remote: Iterable[Any] | None, remote_priors: Iterable[Any] | None,
                  progress: ProgressFn | None, cancel: threading.Event | None) -> list[WorklistEntry]:
         local, same = self._list_local(cache)
-        local_uids = {s.study_instance_uid for s in local}
-        remote_list = [s for s in remote_mod.collect(remote) if s.study_instance_uid not in local_uids]
-        prior_list = [s for s in remote_mod.collect(remote_priors) if s.study_instance_uid not in local_uids]
+        remote_list, prior_list = remote_mod.collect(remote), remote_mod.collect(remote_priors)
+        if remote_list or prior_list:
+            local_uids = {s.study_instance_uid for s in local}
+            remote_list = [s for s in remote_list if s.study_instance_uid not in local_uids]
+            prior_list = [s for s in prior_list if s.study_instance_uid not in local_uids]
+        remote_uids = {s.study_instance_uid for s in [*prior_list, *remote_list]}
         studies = {s.study_instance_uid: s for s in [*prior_list, *remote_list, *local]}
-        if not same:  # the studies listed last time have their request fields and state rows already
-            self._read_headers(cache, [s for s in local if s.study_instance_uid not in self._local], progress, cancel)
-        if not same or remote_list or prior_list:
+        check_cancel(cancel)  # request fields: the summaries carry them (the index has since schema v3)
+        report(progress, len(local), len(local), "studies from the index")
+        if not same or remote_list or prior_list:  # the studies listed last time have their state already
             self._first_sight({uid: s for uid, s in studies.items() if uid not in self._studies},
-                              {s.study_instance_uid for s in prior_list})
+                              {s.study_instance_uid for s in prior_list}, remote_uids)
         with self._lock:
-            self._studies, self._local = studies, local_uids
+            self._studies, self._remote = studies, remote_uids
             if not (same and self._priors_of is local and not remote_list and not prior_list):
                 self._priors = priors_index(list(studies.values()), self._priors_memo)
                 self._priors_of = local if not remote_list and not prior_list else None
@@ -162,36 +167,32 @@ class Worklist:
         summary = cache.get_study(study_uid)
         if summary is None:
             return self.entry(study_uid)
-        self._read_headers(cache, [summary], None, None)
-        self._first_sight({study_uid: summary}, set())
+        self._first_sight({study_uid: summary}, set(), set())
         with self._lock:
             self._studies[study_uid] = summary
-            self._local.add(study_uid)
+            self._remote.discard(study_uid)
             return self._rebuild(study_uid)
 
-    def _read_headers(self, cache: "Cache", local: list[Any], progress: ProgressFn | None,
-                      cancel: threading.Event | None) -> None:
-        """Record the request fields of studies not seen before, from the study index (no DICOM reads:
-        the index holds them since schema v3, filled at store time or by the backfill after a migration)."""
-        known = self.db.uids_among("request_fields", [s.study_instance_uid for s in local])
-        todo = [s for s in local if s.study_instance_uid not in known]
-        now = iso(self.clock())
-        rows = [{"study_uid": s.study_instance_uid, "found": 1, "read_at": now, **vars(index_fields(s))}
-                for s in todo]
-        check_cancel(cancel)
-        if rows:
-            self.db.put_request_fields(rows)
-        report(progress, len(todo), len(todo), "request fields from the index")
-
-    def _first_sight(self, studies: dict[str, Any], reference: set[str]) -> None:
-        """Create state rows for studies never seen: arrival = time received (else now)."""
-        states = self.db.uids_among("state", list(studies))
-        now = iso(self.clock())
-        rows = [{"study_uid": uid, "status": Status.UNREAD.value, "arrival": s.received or now,
-                 "reference": int(uid in reference), "updated_at": now}
-                for uid, s in studies.items() if uid not in states]
+    def _first_sight(self, studies: dict[str, Any], reference: set[str], remote: set[str]) -> None:
+        """Record studies never seen: arrival = time received (else now). A cached study with a received time
+        needs no state row (unread since then: a missing row reads so in build_entry and first_page; it is
+        written when a reader first changes the study, see ``_put_state``); the others get theirs now."""
+        todo = {uid: s for uid, s in studies.items() if uid in reference or uid in remote or not s.received}
+        if not todo:
+            return
+        states = self.db.uids_among("state", list(todo))
+        rows = [self._first_row(uid, s, uid in reference) for uid, s in todo.items() if uid not in states]
         if rows:
             self.db.insert_states(rows)
+
+    def _first_row(self, uid: str, study: Any, reference: bool = False) -> dict[str, Any]:
+        now = iso(self.clock())
+        return {"study_uid": uid, "status": Status.UNREAD.value, "arrival": getattr(study, "received", "") or now,
+                "reference": int(reference), "updated_at": now}
+
+    def _put_state(self, study_uid: str, **values: Any) -> None:
+        """Update the study's state row, first writing the row it was seen with if it has none yet."""
+        self.db.put_state(study_uid, self._first_row(study_uid, self._studies.get(study_uid)), **values)
 
     def _rebuild_all(self) -> None:
         states = self.db.states()
@@ -200,28 +201,39 @@ class Worklist:
         marks = self.marks(None) if self.marks is not None else {}
         orders = self.orders(list(self._studies.values())) if self.orders is not None else {}
         ai = self.ai(None) if self.ai is not None else {}
-        everything = (self._rules, tuple(self._studies.values()), self._local, states, fields, marks, orders, ai,
+        everything = (self._rules, tuple(self._studies.values()), self._remote, states, fields, marks, orders, ai,
                       self._priors)
         if everything == self._built_from and len(self._entries) == len(self._studies):
             return  # nothing changed since the last rebuild: keep every entry (and the reading order)
         self._built_from, self._ordered = everything, None
-        built, memo, last_memo, rules, local, priors = {}, {}, self._memo, self._rules, self._local, self._priors
+        # entries are pure functions of their inputs (build_entry's keywords): a refresh rebuilds only the studies
+        # whose summary, state, report, order... changed; unchanged state rows are the same objects
+        # (WorklistDB.states), an entry holds its summary, priors and marks
+        last, rules, remote, priors, old = self._built_with, self._rules, self._remote, self._priors, self._entries
+        if last is None or last[0] != rules:
+            old, last = {}, (rules, {}, {})
+        last_states, last_fields, stale, built = last[1], last[2], self._stale, {}
         no_state: dict[str, Any] = {}
+        if not old and not (fields or marks or orders or ai):  # a first build (the usual 100,000 new studies)
+            self._entries = {uid: build_entry(s, local=uid not in remote, state=states.get(uid, no_state),
+                                              fields_row=None, rules=rules, priors=priors.get(uid, ()))
+                             for uid, s in self._studies.items()}
+            self._built_with, self._stale, self._behind = (rules, states, fields), set(), set()
+            return
         for uid, s in self._studies.items():
-            # every input of the entry, in build_entry's keyword order (entries are pure functions of them):
-            # a refresh rebuilds only the studies whose summary, state, report, order... changed
-            key = (s, uid in local, states.get(uid, no_state), fields.get(uid), rules, priors.get(uid, ()),
-                   marks.get(uid, NO_REPORT), orders.get(uid, NO_ORDER), ai.get(uid, NO_AI))
-            last = last_memo.get(uid)
-            if last is not None and last[0] == key:  # unchanged state rows are the same dicts (WorklistDB.states)
-                memo[uid] = last
-            else:
-                memo[uid] = (key, build_entry(s, **dict(zip(_INPUTS, key[1:]))))
-            built[uid] = memo[uid][1]
-        self._entries, self._memo = built, memo
+            state, row, p = states.get(uid, no_state), fields.get(uid), priors.get(uid, ())
+            report, order, mark = marks.get(uid, NO_REPORT), orders.get(uid, NO_ORDER), ai.get(uid, NO_AI)
+            e = old.get(uid)
+            if (e is None or uid in stale or not (e.study is s or e.study == s) or e.local == (uid in remote)
+                    or last_states.get(uid, no_state) != state or last_fields.get(uid) != row or e.priors != p
+                    or e.report != report or e.order != order or e.ai != mark):
+                e = build_entry(s, local=uid not in remote, state=state, fields_row=row, rules=rules, priors=p,
+                                report=report, order=order, ai=mark)
+            built[uid] = e
+        self._entries, self._built_with, self._stale = built, (rules, states, fields), set()
         # entries whose status comes from their report, ahead of what the worklist DB has recorded
         self._behind = {uid for uid, e in self._entries.items() if e.report.status and
-                        e.status.value != (states.get(uid, {}).get("status") or "unread")}
+                        e.status.value != (states.get(uid, {}).get("status") or "unread")} if marks else set()
 
     def behind_reports(self) -> list[str]:
         """Studies whose shown status (from their signed report) the worklist DB has not recorded yet."""
@@ -232,11 +244,12 @@ class Worklist:
         marks = self.marks([uid]) if self.marks is not None else {}
         orders = self.orders([self._studies[uid]]) if self.orders is not None else {}
         ai = self.ai([uid]) if self.ai is not None else {}
-        entry = build_entry(self._studies[uid], local=uid in self._local, state=self.db.state(uid) or {},
+        entry = build_entry(self._studies[uid], local=uid not in self._remote, state=self.db.state(uid) or {},
                             fields_row=self.db.request_field(uid), rules=self._rules,
                             priors=self._priors.get(uid, ()), report=marks.get(uid, NO_REPORT),
                             order=orders.get(uid, NO_ORDER), ai=ai.get(uid, NO_AI))
         self._entries[uid] = entry
+        self._stale.add(uid)
         self._ordered, self._built_from = None, ()
         self._behind.discard(uid)
         if entry.report.status and entry.status is not self.recorded_status(uid):
@@ -253,7 +266,7 @@ class Worklist:
         """All entries in reading order (to read first; STAT first; least time to breach first)."""
         with self._lock:
             if self._ordered is None:
-                self._ordered = sorted(self._entries.values(), key=WorklistEntry.reading_key)
+                self._ordered = sorted(self._entries.values(), key=_READING)  # WorklistEntry.reading_key
             return list(self._ordered)
 
     def entry(self, study_uid: str) -> WorklistEntry | None:
@@ -288,7 +301,7 @@ class Worklist:
             if new in (Status.PRELIMINARY, Status.FINAL) and entry.reported_at is None:
                 values["reported_at"] = now
             with self.db.lock, self.db.transaction():
-                self.db.put_state(study_uid, **values)
+                self._put_state(study_uid, **values)
                 self.db.add_history(study_uid, now, user, "status", old.value, new.value)
             return self._rebuild(study_uid)
 
@@ -328,7 +341,7 @@ class Worklist:
                 raise ClaimedError(f"claimed by {entry.claimed_by}")
             now = iso(self.clock())
             with self.db.lock, self.db.transaction():
-                self.db.put_state(study_uid, claimed_by=user, claimed_at=now, updated_at=now)
+                self._put_state(study_uid, claimed_by=user, claimed_at=now, updated_at=now)
                 self.db.add_history(study_uid, now, user, "claim", entry.claimed_by or "", user)
             return self._rebuild(study_uid)
 
@@ -342,7 +355,7 @@ class Worklist:
                 raise ClaimedError(f"claimed by {entry.claimed_by}")
             now = iso(self.clock())
             with self.db.lock, self.db.transaction():
-                self.db.put_state(study_uid, claimed_by=None, claimed_at=None, updated_at=now)
+                self._put_state(study_uid, claimed_by=None, claimed_at=None, updated_at=now)
                 self.db.add_history(study_uid, now, user, "release", entry.claimed_by or "", "")
             return self._rebuild(study_uid)
 
@@ -353,7 +366,7 @@ class Worklist:
             entry = self._require(study_uid)
             now = iso(self.clock())
             with self.db.lock, self.db.transaction():
-                self.db.put_state(study_uid, priority_override=value.value if value else None, updated_at=now)
+                self._put_state(study_uid, priority_override=value.value if value else None, updated_at=now)
                 self.db.add_history(study_uid, now, user, "priority", entry.priority.value,
                                     value.value if value else "")
             return self._rebuild(study_uid)
@@ -362,7 +375,7 @@ class Worklist:
         """Mark a study as a prior only (no clock, sorted last) or back to a study to read."""
         with self._lock:
             self._require(study_uid)
-            self.db.put_state(study_uid, reference=int(reference), updated_at=iso(self.clock()))
+            self._put_state(study_uid, reference=int(reference), updated_at=iso(self.clock()))
             return self._rebuild(study_uid)
 
     def forget(self, study_uid: str, user: str = "") -> None:
@@ -375,7 +388,7 @@ class Worklist:
             self._entries.pop(study_uid, None)
             self._ordered, self._built_from = None, ()
             self._studies.pop(study_uid, None)
-            self._local.discard(study_uid)
+            self._remote.discard(study_uid)
             for uid, priors in list(self._priors.items()):
                 if study_uid in priors:
                     self._priors[uid] = tuple(p for p in priors if p != study_uid)

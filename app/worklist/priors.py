@@ -49,30 +49,48 @@ def _ranked(current: Any, same_patient: Sequence[Any]) -> list[Any]:
     return by_time
 
 
-_STATE = ("", "state")  # the memo's entry (no patient has this key): (uid -> (summary, patient key), last result)
+_STATE = ("", "state")  # the memo's entry (no patient has this key): (last studies, uid -> patient key, last result)
 
 
 def priors_index(studies: Sequence[Any], memo: dict[Any, Any] | None = None) -> dict[str, tuple[str, ...]]:
     """Ranked prior study UIDs for every study (grouping by patient key: linear in the study count).
     ``memo`` (kept by the caller between calls) makes a later call proportional to what changed: only the
     patients of studies new, changed (not the same summary object) or gone since are ranked again."""
-    known, last = memo.get(_STATE, ({}, None)) if memo is not None else ({}, None)
+    last_studies, known, last = memo.get(_STATE, ((), {}, None)) if memo is not None else ((), {}, None)
+    if len(known) != len(last_studies):  # the last studies had a UID twice: their keys cannot be told apart
+        last_studies, known, last = (), {}, None
+    share: dict[tuple[str, str], tuple[str, str]] = {}  # one key tuple per patient
+    if last is None:  # nothing to reuse: every study's key, every patient ranked
+        keys = [share.setdefault(k, k) for k in map(patient_key, studies)]
+        known = dict(zip((s.study_instance_uid for s in studies), keys))
+        out = _full(studies, keys)
+        if memo is not None:
+            memo.clear()
+            memo[_STATE] = (list(studies) if len(known) == len(studies) else [], known, out)
+        return out
+    before = set(map(id, last_studies))  # the summaries of the last call (alive: last_studies holds them)
     keys, touched = [], set()
     for s in studies:
-        seen = known.get(s.study_instance_uid)
-        if seen is not None and seen[0] is s:
-            keys.append(seen[1])
-            continue
-        k = patient_key(s)
+        uid = s.study_instance_uid
+        if id(s) in before:  # the same summary as last time: the same key
+            k = known[uid]
+        else:
+            k = patient_key(s)
+            k = share.setdefault(k, k)
+            touched.add(k)
+            seen = known.get(uid)
+            if seen is not None:
+                touched.add(seen)
+            known[uid] = k
         keys.append(k)
-        touched.add(k)
-        if seen is not None:
-            touched.add(seen[1])
-        known[s.study_instance_uid] = (s, k)
     gone: set[str] = set()
-    if len(known) != len(studies):  # studies left the list: their patients' priors change too
-        gone = known.keys() - {s.study_instance_uid for s in studies}
-        touched.update(known.pop(uid)[1] for uid in gone)
+    if len(known) != len(studies):
+        uids = {s.study_instance_uid for s in studies}
+        if len(uids) != len(studies):  # a UID twice in this call: keys by UID are ambiguous, start afresh
+            keys, known, last = [patient_key(s) for s in studies], {}, None
+            known.update(zip((s.study_instance_uid for s in studies), keys))
+        gone = known.keys() - uids  # studies left the list: their patients' priors change too
+        touched.update(known.pop(uid) for uid in gone)
     if last is None or len(touched) > len(studies) // 4:
         out = _full(studies, keys)
     else:
@@ -82,13 +100,18 @@ def priors_index(studies: Sequence[Any], memo: dict[Any, Any] | None = None) -> 
         _rank_into(out, studies, keys, touched)
     if memo is not None:
         memo.clear()
-        memo[_STATE] = (known, out)
+        memo[_STATE] = (list(studies), known, out)
     return out
 
 
 def _full(studies: Sequence[Any], keys: list[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = dict.fromkeys((s.study_instance_uid for s in studies), ())
-    _rank_into(out, studies, keys, None)
+    groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for s, k in zip(studies, keys):
+        groups[k].append(s)
+    for k, group in groups.items():
+        if len(group) > 1 and k[0]:  # the others have no prior
+            _rank_group(out, group)
     return out
 
 
@@ -105,9 +128,14 @@ def _rank_into(out: dict[str, tuple[str, ...]], studies: Sequence[Any], keys: li
     for group in groups.values():
         if len(group) < 2:
             out[group[0].study_instance_uid] = ()
-        elif len(group) == 2 and group[0].study_instance_uid != group[1].study_instance_uid:
-            a, b = group[0].study_instance_uid, group[1].study_instance_uid  # each is the other's only prior
-            out[a], out[b] = (b,), (a,)
         else:
-            out.update({s.study_instance_uid: tuple(p.study_instance_uid for p in _ranked(s, group))
-                        for s in group})
+            _rank_group(out, group)
+
+
+def _rank_group(out: dict[str, tuple[str, ...]], group: list[Any]) -> None:
+    """Set the ranked priors of each of one patient's studies (two or more) in ``out``."""
+    if len(group) == 2 and group[0].study_instance_uid != group[1].study_instance_uid:
+        a, b = group[0].study_instance_uid, group[1].study_instance_uid  # each is the other's only prior
+        out[a], out[b] = (b,), (a,)
+    else:
+        out.update({s.study_instance_uid: tuple(p.study_instance_uid for p in _ranked(s, group)) for s in group})

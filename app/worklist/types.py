@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Callable, Iterable, Mapping
+from operator import attrgetter
+from typing import Any, Callable, Iterable, Mapping
 
 from app.worklist.ai import NO_AI, AiMark
 from app.clock import utc_now  # noqa: F401  (re-exported: the worklist's default clock)
@@ -144,59 +145,114 @@ NO_ORDER = OrderMark()
 OrderMarks = Callable[["Iterable[object]"], "Mapping[str, OrderMark]"]
 
 
-@dataclass(frozen=True, slots=True)
-class WorklistEntry:
-    """One study on the worklist, with everything the table and the CLI show."""
+# the study summary's fields an entry shows as its own (read through ``WorklistEntry.study``, not copied)
+SUMMARY_FIELDS = ("study_instance_uid", "patient_id", "issuer_of_patient_id", "patient_name", "patient_sex",
+                  "study_date", "study_time", "description", "accession", "modalities", "body_part", "institution",
+                  "referring_physician", "num_series", "num_instances")
 
-    study_instance_uid: str
-    patient_id: str
-    issuer_of_patient_id: str
-    patient_name: str
-    patient_sex: str
-    age_years: float | None
-    study_date: str
-    study_time: str
-    description: str
-    accession: str
-    modalities: tuple[str, ...]
-    body_part: str
-    institution: str
-    referring_physician: str
-    department: str
-    site: str
-    local: bool
-    num_series: int
-    num_instances: int
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the rules decide from a study's inputs (one object shared by every study deciding alike)."""
+
     priority: Priority
     priority_source: str  # reader | header | order | ai | rule | default
-    arrival: datetime
-    due: datetime
     target: timedelta
-    reported_at: datetime | None
-    status: Status
-    claimed_by: str | None
     subspecialty: str
+    age_years: float | None
+    department: str
+    site: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntryMarks:
+    """The rest of an entry (one shared object for the usual local or remote study without any mark)."""
+
+    local: bool
     reference: bool = False  # fetched only as a prior: not to be read, no clock
-    priors: tuple[str, ...] = field(default=())
+    reported_at: datetime | None = None
     report: ReportMark = NO_REPORT
     order: OrderMark = NO_ORDER
     ai: AiMark = NO_AI  # suspected findings from AI results (app.worklist.ai)
     incomplete: str = ""  # a retrieve ended short (or is running): "142 of 300" (or "incomplete"), from the index
 
-    # derived once at construction (entries are immutable; sorting and typing read them often); slotted, so
-    # an entry costs its fields only (no per-instance __dict__)
-    to_read: bool = field(init=False, repr=False, compare=False)
-    search_text: str = field(init=False, repr=False, compare=False)  # lower-case text the search box matches
-    _reading_key: tuple[int, int, datetime, int, str] = field(init=False, repr=False, compare=False)
+
+@dataclass(frozen=True, slots=True, eq=False)
+class WorklistEntry:
+    """One study on the worklist, with everything the table and the CLI show. What many studies share is
+    shared, not copied: the study's own fields (:data:`SUMMARY_FIELDS`: ``patient_name``, ``modalities``...)
+    are its summary's (``study``), the rules' outcome (``priority``, ``target``, ``site``...) a shared
+    :class:`Decision`, marks and flags (``report``, ``reference``...) :class:`EntryMarks`. Entries compare
+    equal when every value shown is."""
+
+    study: Any  # the study summary (app.store.StudySummary, or any object with SUMMARY_FIELDS)
+    decision: Decision
+    marks: EntryMarks
+    arrival: datetime
+    due: datetime
+    status: Status
+    claimed_by: str | None
+    priors: tuple[str, ...] = field(default=())
+
+    # derived once at construction (entries are immutable; sorting and typing read them often)
+    search_text: str = field(init=False, repr=False)  # lower-case text the search box matches
+    _reading_key: tuple[int, int, datetime, int, str] = field(init=False, repr=False)
+
+    study_instance_uid = property(attrgetter("study.study_instance_uid"))
+    patient_id = property(attrgetter("study.patient_id"))
+    issuer_of_patient_id = property(attrgetter("study.issuer_of_patient_id"))
+    patient_name = property(attrgetter("study.patient_name"))
+    patient_sex = property(attrgetter("study.patient_sex"))
+    study_date = property(attrgetter("study.study_date"))
+    study_time = property(attrgetter("study.study_time"))
+    description = property(attrgetter("study.description"))
+    accession = property(attrgetter("study.accession"))
+    modalities = property(attrgetter("study.modalities"))
+    body_part = property(attrgetter("study.body_part"))
+    institution = property(attrgetter("study.institution"))
+    referring_physician = property(attrgetter("study.referring_physician"))
+    num_series = property(attrgetter("study.num_series"))
+    num_instances = property(attrgetter("study.num_instances"))
+    priority = property(attrgetter("decision.priority"))
+    priority_source = property(attrgetter("decision.priority_source"))
+    target = property(attrgetter("decision.target"))
+    subspecialty = property(attrgetter("decision.subspecialty"))
+    age_years = property(attrgetter("decision.age_years"))
+    department = property(attrgetter("decision.department"))
+    site = property(attrgetter("decision.site"))
+    local = property(attrgetter("marks.local"))
+    reference = property(attrgetter("marks.reference"))
+    reported_at = property(attrgetter("marks.reported_at"))
+    report = property(attrgetter("marks.report"))
+    order = property(attrgetter("marks.order"))
+    ai = property(attrgetter("marks.ai"))
+    incomplete = property(attrgetter("marks.incomplete"))
 
     def __post_init__(self) -> None:
-        to_read = self.status in _ACTIVE and not self.reference
+        s, m, priority = self.study, self.marks, self.decision.priority
         setattr_ = object.__setattr__
-        setattr_(self, "to_read", to_read)
-        setattr_(self, "search_text", f"{self.patient_name}\t{self.patient_id}\t{self.accession}\t"
-                 f"{self.description}\t{self.study_instance_uid}\t{self.order.reason}".lower())
-        setattr_(self, "_reading_key", (0 if to_read else 1, 0 if self.priority is _STAT else 1, self.due,
-                                        _RANK[self.priority._value_], self.study_instance_uid))
+        setattr_(self, "search_text", f"{s.patient_name}\t{s.patient_id}\t{s.accession}\t"
+                 f"{s.description}\t{s.study_instance_uid}\t{m.order.reason}".lower())
+        setattr_(self, "_reading_key", (0 if self.status in _ACTIVE and not m.reference else 1,
+                                        0 if priority is _STAT else 1, self.due, _RANK[priority._value_],
+                                        s.study_instance_uid))
+
+    @property
+    def to_read(self) -> bool:
+        """Still to be read: unread or in progress, and not a reference study."""
+        return self.status in _ACTIVE and not self.marks.reference
+
+    def _values(self) -> tuple[Any, ...]:
+        """Every value shown (the summary's fields, then the entry's own), what equality compares."""
+        return (*_SUMMARY_VALUES(self.study), *_OWN_VALUES(self))
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self is other or self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._values())
 
     def remaining(self, now: datetime) -> timedelta:
         """Time left before breach (negative once breached)."""
@@ -217,6 +273,11 @@ class WorklistEntry:
         """Reading order: studies to read first; STAT first; then least time to breach (urgent and
         routine compete on their clocks alone), then priority."""
         return self._reading_key
+
+
+_SUMMARY_VALUES = attrgetter(*SUMMARY_FIELDS)
+_OWN_VALUES = attrgetter(*(f.name for f in fields(Decision)), *(f.name for f in fields(EntryMarks)), "arrival", "due",
+                         "status", "claimed_by", "priors")
 
 
 def format_clock(left: timedelta) -> str:

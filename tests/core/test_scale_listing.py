@@ -54,7 +54,8 @@ def test_refresh_reuses_only_what_did_not_change(tmp_path: Path) -> None:
     cache.store_bytes(make_file(study_uid="2.25.200", series_uid="2.25.200.1", sop_uid="2.25.200.1.0",
                                 patient_id="P1", patient_name="Smith^Anna"))
     other = WorklistDB.open(tmp_path / "home" / "worklist.sqlite")  # another process changes a state row
-    other.put_state("2.25.100", claimed_by="dr-other")
+    seen = {"status": "unread", "arrival": cache.get_study("2.25.100").received}  # the row it was seen with
+    other.put_state("2.25.100", seen, claimed_by="dr-other")
     other.close()
     changed = wl.refresh(cache)
     fresh = Worklist.open(tmp_path / "home")  # a build from scratch of the same data
