@@ -42,6 +42,7 @@ def run_gui(paths: Paths, user: str, demo: bool = True, quit_after_ms: Optional[
             return 0
         ws.start_purge_schedule()  # the daily retention purge (retention.json), after sign-in; stopped on close
         window = MainWindow(ws)
+        window.viewer_area.first_images_without_vtk = True  # opened before the warm-up: no wait for VTK
         if window.panels_window is None:  # a saved two-screen arrangement has placed the window already
             window.setGeometry(window.screen().availableGeometry())  # maximized even without a window manager
             window.showMaximized()

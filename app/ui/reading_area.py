@@ -1,11 +1,15 @@
-"""The reading area: 2D viewer and MPR tabs, created on first use (VTK loads only when a study opens)."""
+"""The reading area: 2D viewer and MPR tabs, created on first use.
+
+A study opened before the viewer was warmed up shows its first images without VTK (plain-Qt viewports);
+VTK is swapped in once they are on screen, in idle time (SWAP_MS after the last such paint).
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any, Optional
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QTabWidget, QWidget
 
 from app.config import Paths
@@ -15,6 +19,8 @@ if TYPE_CHECKING:
     from app.store import Cache
 
 log = logging.getLogger(__name__)
+SWAP_MS = 150  # idle time after the plain-Qt first images before VTK is built (restarted by each paint)
+FALLBACK_SWAP_MS = 2000  # warm-up with a plain-Qt viewer that never painted an image (e.g. no image series)
 
 
 class ReadingArea(QTabWidget):
@@ -31,6 +37,7 @@ class ReadingArea(QTabWidget):
         self.study_uid: Optional[str] = None
         self.context_actions: dict[str, list[Any]] = {}  # right-click menu of the viewports (set by the window)
         self._mpr_study: Optional[str] = None
+        self.first_images_without_vtk = False  # the application sets it at launch (app.ui.app.run_gui)
         from app.viewer.mpr.background import MprPrefetcher
         self.mpr_prefetch = MprPrefetcher(bridge)  # the MPR volume, prepared once the 2D images are in
         placeholder = QLabel("Select a study on the worklist to read", alignment=Qt.AlignmentFlag.AlignCenter)
@@ -38,32 +45,44 @@ class ReadingArea(QTabWidget):
         self.addTab(placeholder, "Images")
         self.addTab(QLabel("MPR opens with a study", alignment=Qt.AlignmentFlag.AlignCenter), "MPR")
         self.currentChanged.connect(self._tab_changed)
+        self._swap_timer = QTimer(self, singleShot=True, interval=SWAP_MS)
+        self._swap_timer.timeout.connect(self.build_vtk)
 
     def open_study(self, study_uid: str) -> None:
         """Show a study (with its priors, chosen by the viewer's hanging protocol)."""
         self.study_uid = study_uid
-        self._ensure_viewer()
+        self._ensure_viewer(defer_vtk=self.first_images_without_vtk)  # not warmed up yet: the first images in Qt
         self.mpr_prefetch.start(study_uid)
         self.setCurrentIndex(0)
         self.viewer.open_study(self.cache, study_uid, self.bridge)
         if self.currentIndex() == 1:
             self.open_mpr()
 
-    def _ensure_viewer(self) -> None:
+    def _ensure_viewer(self, defer_vtk: bool = False) -> None:
         if self.viewer is not None:
             return
         from app.viewer.hang import user_protocols_file
         from app.viewer.viewer_widget import ViewerWidget
 
-        self.viewer = ViewerWidget(protocols_path=user_protocols_file(self.paths.config_dir))
+        self.viewer = ViewerWidget(protocols_path=user_protocols_file(self.paths.config_dir), defer_vtk=defer_vtk)
+        self.viewer.imagePainted.connect(self._swap_timer.start)
         self.viewer.context_actions = self.context_actions
         self.viewer.statusMessage.connect(self.statusMessage)
         self.mpr_prefetch.watch(self.viewer, self.cache)
         self._replace_tab(0, self.viewer, "Images")
 
     def warm_up(self) -> None:
-        """Create the viewer (and VTK) ahead of the first open, in idle time."""
-        self._ensure_viewer()
+        """Create the viewer (and VTK) ahead of the first open, in idle time. A viewer already showing
+        plain-Qt first images gets VTK after they are painted (or after FALLBACK_SWAP_MS)."""
+        if self.viewer is None:
+            self._ensure_viewer()
+        elif self.viewer.defer_vtk:
+            QTimer.singleShot(FALLBACK_SWAP_MS, self.build_vtk)
+
+    def build_vtk(self) -> None:
+        """VTK in place of the plain-Qt first images (same slice, W/L and view in every viewport)."""
+        if self.viewer is not None and self.viewer.defer_vtk:
+            self.viewer.build_vtk()
 
     def _replace_tab(self, index: int, widget: QWidget, title: str) -> None:
         old = self.widget(index)

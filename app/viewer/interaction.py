@@ -20,6 +20,7 @@ HANDLE_RADIUS = 6.0  # screen pixels
 
 # what changed, so the scene updates only that
 FRAME, WINDOW, VIEW, MEASURE, HOVER = "frame", "window", "view", "measure", "hover"
+ALL = frozenset({FRAME, WINDOW, VIEW, MEASURE})  # everything a viewport shows
 
 
 @dataclass

@@ -11,6 +11,7 @@ from typing import Any
 from app.hanging.rules import parse_layout  # noqa: F401 (re-exported: the viewer's callers use it from here)
 
 LAYOUTS = ("1x1", "1x2", "2x1", "2x2", "2x3", "3x3")
+GAP = 2  # pixels between viewports (on screen and in headless renders)
 
 
 def find_priors(cache: Any, study_uid: str) -> list[Any]:

@@ -12,10 +12,10 @@ import vtkmodules.vtkRenderingOpenGL2  # noqa: F401
 from vtkmodules.util import numpy_support
 from vtkmodules.vtkRenderingCore import vtkRenderer, vtkRenderWindow, vtkWindowToImageFilter
 
+from app.viewer.layout import GAP
 from app.viewer.scene_view import SceneView, configure_render_window
 from app.viewer.viewport_model import ViewportModel
 
-GAP = 2  # pixels between viewports
 
 
 def grab_render_window(rw: Any) -> np.ndarray:

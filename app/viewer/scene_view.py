@@ -14,20 +14,21 @@ from __future__ import annotations
 
 import math
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from vtkmodules.vtkRenderingCore import vtkRenderer, vtkTextActor
 
 from app.viewer.annotations import scale_bar
-from app.viewer.interaction import FRAME, MEASURE, VIEW, WINDOW
+from app.viewer.interaction import ALL, FRAME, MEASURE, VIEW, WINDOW
 from app.viewer.props_view import ImageQuad
 from app.viewer.props_view import Lines as _Lines
 from app.viewer.props_view import configure_render_window, text_actor
 from app.viewer.series_data import is_placeholder_reason
 from app.viewer.viewport_model import ViewportModel
 
-ALL = frozenset({FRAME, WINDOW, VIEW, MEASURE})
+if TYPE_CHECKING:  # VTK loads with the first SceneView (props_view), not with this module
+    from vtkmodules.vtkRenderingCore import vtkRenderer, vtkTextActor
+
 MEASURE_RGB = (1.0, 0.85, 0.1)
 ACTIVE_RGB = (0.2, 0.9, 1.0)
 GSPS_RGB = (1.0, 0.5, 0.1)

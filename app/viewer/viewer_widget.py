@@ -20,12 +20,11 @@ from app.viewer._qt.series_list import UID_ROLE, SeriesList
 from app.viewer._qt.sync_mixin import SyncMixin
 from app.viewer._qt.toolbar import build_toolbar
 from app.viewer.hang import open_cell, sharing
-from app.viewer.layout import parse_layout
+from app.viewer.interaction import ALL
+from app.viewer.layout import GAP, parse_layout
 from app.viewer.loading import OpenedSeries, StudyContent, attach_extras, load_rest
 from app.viewer.measurements import StudyAnnotations
-from app.viewer.offscreen_view import GAP
 from app.viewer.presets import presets_for
-from app.viewer.scene_view import ALL
 from app.viewer.undo import MeasurementHistory
 from app.viewer.viewport_widget import ViewportWidget
 
@@ -36,10 +35,13 @@ class ViewerWidget(ReadingToolsMixin, SyncMixin, QWidget):
     seriesShown = Signal(int)  # viewport index: first image on screen
     seriesLoaded = Signal(int)  # viewport index: every frame in memory
     statusMessage = Signal(str)
+    imagePainted = Signal()  # defer_vtk: a viewport's first image is on screen without VTK (build_vtk next)
 
-    def __init__(self, parent: Optional[QWidget] = None, protocols_path: Optional[Path] = None) -> None:
+    def __init__(self, parent: Optional[QWidget] = None, protocols_path: Optional[Path] = None,
+                 defer_vtk: bool = False) -> None:
         super().__init__(parent)
         self.protocols_path = protocols_path
+        self.defer_vtk = defer_vtk  # viewports start on the plain-Qt surface until build_vtk()
         self.viewports: list[ViewportWidget] = []
         self.active: Optional[ViewportWidget] = None
         self.sync_enabled = True
@@ -103,8 +105,15 @@ class ViewerWidget(ReadingToolsMixin, SyncMixin, QWidget):
         if self.active is old:
             self._activate(new)
 
+    def build_vtk(self) -> None:
+        """Swap VTK in for the plain-Qt first images (each viewport keeps its slice, W/L and view)."""
+        self.defer_vtk = False
+        for view in self.viewports:
+            view.build_vtk()
+
     def _new_viewport(self) -> ViewportWidget:
-        view = ViewportWidget()
+        view = ViewportWidget(defer_vtk=self.defer_vtk)
+        view.painted.connect(lambda _view: self.imagePainted.emit())
         view.interaction.set_tool(self.tool)
         view.activated.connect(self._activate)
         view.frameChanged.connect(self.on_frame_changed)

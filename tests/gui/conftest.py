@@ -90,3 +90,12 @@ def window(qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
     """The main window on an empty data dir."""
     with main_window(qtbot, tmp_path / "home") as win:
         yield win
+
+
+def show_widget(qtbot, widget, width: int, height: int):  # type: ignore[no-untyped-def]
+    """``widget`` handed to qtbot, resized, shown and exposed; returns it."""
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget

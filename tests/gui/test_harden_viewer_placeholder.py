@@ -9,6 +9,7 @@ import pytest
 
 from tests.core.test_harden_viewer import _series_with_one_bad_slice
 from tests.fuzz.corpus import palette_without_lut
+from tests.gui.conftest import show_widget
 
 
 @pytest.fixture()
@@ -27,10 +28,7 @@ def viewer(qtbot):  # type: ignore[no-untyped-def]
     from app.viewer.viewer_widget import ViewerWidget
 
     widget = ViewerWidget()
-    qtbot.addWidget(widget)
-    widget.resize(900, 500)
-    widget.show()
-    qtbot.waitExposed(widget)
+    show_widget(qtbot, widget, 900, 500)
     yield widget
     widget.shutdown()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.gui.conftest import assert_real_rendering
+from tests.gui.conftest import assert_real_rendering, show_widget
 
 DATA = ["ct/philips_phantom_study1_1mm", "ct/philips_phantom_study2_tilted", "mr/single/MR-SIEMENS-DICOM-WithOverlays.dcm",
         "mg", "us/DIRW0007", "cr_dx/RG3_J2KR.dcm", "pr_gsps"]
@@ -42,10 +42,7 @@ def viewer(qtbot):  # type: ignore[no-untyped-def]
 
     bridge = TaskBridge()
     widget = ViewerWidget()
-    qtbot.addWidget(widget)
-    widget.resize(1300, 900)
-    widget.show()
-    qtbot.waitExposed(widget)
+    show_widget(qtbot, widget, 1300, 900)
     yield widget, bridge
     widget.shutdown()
     bridge.shutdown()
