@@ -20,12 +20,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.session import bench_session, data_missing  # noqa: E402
 CT140 = REPO.parent / "shared" / "data" / "ct" / "philips_phantom_study1_1mm"
 PASSWORD = "bench password 1"
 LIMIT = 1.10
@@ -165,13 +165,9 @@ def main() -> int:
     parser.add_argument("--no-window", action="store_true", help="skip the X server part")
     args = parser.parse_args()
     repeat = 3 if args.quick else 5
-    if not CT140.is_dir():
-        print(f"FAIL  shared data missing: {CT140}")
+    if data_missing(CT140):
         return 1
-    print(f"load average before: {os.getloadavg()}", flush=True)
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="telerad-bench-atrest-") as name:
-        tmp = Path(name)
+    with bench_session("telerad-bench-atrest-") as tmp:
         pw = tmp / "pw"
         pw.write_text(PASSWORD + "\n")
         rates: dict[bool, list[float]] = {False: [], True: []}
@@ -191,7 +187,6 @@ def main() -> int:
             line("window: worklist Return -> first image (X server)", opened["open"][False], opened["open"][True], "s")
             line("`telerad run --open`: launch to first image (encrypted: incl. sign-in)", opened["launch"][False],
                  opened["launch"][True], "s", target=False)
-    print(f"load average after: {os.getloadavg()}; run time {time.monotonic() - started:.0f} s", flush=True)
     return 0 if results and all(results) else 1
 
 

@@ -21,7 +21,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -32,6 +31,7 @@ CT140 = DATA / "ct" / "philips_phantom_study1_1mm"
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("TELERAD_PLAINTEXT", "1")  # the unencrypted figures (bench/atrest.py compares both)
 
+from bench.session import bench_session, data_missing  # noqa: E402
 from bench.xprobe import XScreen, first_match, thumb  # noqa: E402
 
 BOX = (330, 420, 300, 300)  # x, y, w, h on the 1920x1200 screen: inside the first viewport's image, left of
@@ -228,14 +228,10 @@ def main() -> int:
     if args.quick:
         args.runs = min(args.runs, 3)
     args.slices = 500 if args.quick else 2000
-    if not CT140.is_dir():
-        print(f"FAIL  shared data missing: {CT140}")
+    if data_missing(CT140):
         return 1
-    print(f"load average before: {os.getloadavg()}", flush=True)
-    t = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="telerad-open-probe-") as tmp:
-        run(args, Path(tmp))
-    print(f"load average after: {os.getloadavg()}; run time {time.monotonic() - t:.0f} s", flush=True)
+    with bench_session("telerad-open-probe-") as tmp:
+        run(args, tmp)
     return 0 if results and all(results) else 1
 
 

@@ -68,6 +68,18 @@ class XScreen:
         self._x11.XFlush(self._dpy)
         return t
 
+    def chord(self, *names: str) -> float:
+        """Press keys in order and release them in reverse (e.g. "Control_L", "Alt_L", "2"); the press time."""
+        codes = [self._x11.XKeysymToKeycode(self._dpy, self._x11.XStringToKeysym(n.encode())) for n in names]
+        for code in codes:
+            self._xtst.XTestFakeKeyEvent(self._dpy, code, 1, 0)
+        self._x11.XFlush(self._dpy)
+        t = time.monotonic()
+        for code in reversed(codes):
+            self._xtst.XTestFakeKeyEvent(self._dpy, code, 0, 0)
+        self._x11.XFlush(self._dpy)
+        return t
+
     def click(self, x: int, y: int) -> None:
         self._xtst.XTestFakeMotionEvent(self._dpy, -1, x, y, 0)
         for press in (1, 0):

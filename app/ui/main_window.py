@@ -244,6 +244,8 @@ class MainWindow(ReadingModeMixin, QMainWindow):
             action.setShortcut(QKeySequence(shortcut))
         action.triggered.connect(slot)
         menu.addAction(action)
+        if shortcut is not None:
+            self.addAction(action)  # its key also works in reading mode, where the menu bar is hidden
         return action
 
     # -- studies ------------------------------------------------------------------------
