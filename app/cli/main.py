@@ -36,6 +36,7 @@ COMMANDS = {
     "export": ("app.cli.cmd_export", "export a study de-identified (PS3.15 Annex E) to a folder or ZIP"),
     "tat": ("app.cli.cmd_tat", "turnaround dashboard per facility and priority (the group's with --group)"),
     "readers": ("app.cli.cmd_readers", "group reading (--group URL): reader profiles and facilities"),
+    "rules": ("app.cli.cmd_rules", "group reading (--group URL): assignment rules (which readers a filter's studies go to)"),
     "review": ("app.cli.cmd_review", "group peer review (--group URL): score sampled colleague reports (RADPEER)"),
     "audit": ("app.cli.cmd_audit", "the local audit log: verify its hash chain, export spool status, flush"),
     "user": ("app.cli.cmd_user", "workstation user accounts (sign-in, report author): add, list, passwd"),

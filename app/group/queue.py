@@ -117,6 +117,9 @@ ELIGIBLE = """
        SELECT 1 FROM studies o WHERE o.patient_key = s.patient_key AND o.status IN ('unread', 'in_progress')
        AND o.claimed_by <> p_reader AND o.lease_until > now()))
   AND NOT (s.study_uid = ANY(v_skip))
+  AND (NOT v_rules OR NOT EXISTS (SELECT 1 FROM assignment_rules r WHERE @MATCH@) OR EXISTS (
+       SELECT 1 FROM assignment_rules r JOIN assignment_rule_readers rr ON rr.rule = r.name AND rr.reader = p_reader
+       WHERE @MATCH@))
 """
 READING_ORDER = "ORDER BY s.queue_rank, s.due, s.priority_rank, s.study_uid LIMIT 1 FOR UPDATE OF s SKIP LOCKED"
 _RETURNING = "study_uid, claimed_by, facility, priority, due, lease_until"

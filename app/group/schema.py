@@ -91,7 +91,7 @@ RETURNS TABLE (o_uid text, o_reader text, o_facility text, o_priority text, o_du
                o_lease_until timestamptz, o_reason text)
 LANGUAGE plpgsql AS $fn$
 DECLARE
-  v_cap integer; v_subs boolean; v_held integer; v_mine text[]; v_skip text[] := '{}';
+  v_cap integer; v_subs boolean; v_held integer; v_mine text[]; v_skip text[] := '{}'; v_rules boolean;
   v_uid text; v_patient text; v_previous text; v_facilities text[]; v_states text[];
 BEGIN
   -- a retry of a request that committed before its connection was lost gets the same claim
@@ -101,6 +101,7 @@ BEGIN
   SELECT r.cap, EXISTS (SELECT 1 FROM reader_subspecialties x WHERE x.reader = p_reader) INTO v_cap, v_subs
     FROM readers r WHERE r.name = p_reader AND r.active;
   IF NOT FOUND THEN RAISE EXCEPTION 'no active reader %', p_reader; END IF;
+  v_rules := EXISTS (SELECT 1 FROM assignment_rules);  -- none: the queue is as without rules
   SELECT count(*), coalesce(array_agg(DISTINCT s.patient_key) FILTER (WHERE s.patient_key <> ''), '{}')
     INTO v_held, v_mine FROM studies s
     WHERE s.claimed_by = p_reader AND s.status = 'in_progress' AND s.lease_until > now();
@@ -149,9 +150,10 @@ $fn$
 
 def _next_case_function() -> str:
     from app.group.queue import ELIGIBLE, PATIENT_LOCK_CLASS, READING_ORDER
+    from app.group.rules import MATCH
 
     return (_NEXT_CASE.replace("@ELIGIBLE@", ELIGIBLE).replace("@ORDER@", READING_ORDER)
-            .replace("@LOCK@", str(PATIENT_LOCK_CLASS)))
+            .replace("@LOCK@", str(PATIENT_LOCK_CLASS)).replace("@MATCH@", MATCH))
 
 
 # v2: a notification on every change of the shared worklist (LISTEN telerad_worklist: app.group.live)
@@ -207,7 +209,22 @@ _V5 = (
     )""",
 )
 
-STEPS: Sequence[Sequence[str]] = ((*_V1, _next_case_function()), _V2, _V3, _V4, _V5)
+# v6: assignment rules (app.group.rules): a worklist filter and the readers its studies go to; "next case"
+# replaced to honour them (its generic plan setting of v4 set again: a replaced function loses it)
+_V6 = (
+    """CREATE TABLE assignment_rules (
+        name text PRIMARY KEY,
+        facility text, modality text, subspecialty text,  -- NULL: any
+        priority text CHECK (priority IS NULL OR priority IN ('STAT', 'urgent', 'routine')),
+        created_at timestamptz NOT NULL DEFAULT now()
+    )""",
+    "CREATE TABLE assignment_rule_readers (rule text NOT NULL REFERENCES assignment_rules ON DELETE CASCADE, "
+    "reader text NOT NULL REFERENCES readers ON DELETE CASCADE, PRIMARY KEY (rule, reader))",
+    _next_case_function().replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1),
+    *_V4,
+)
+
+STEPS: Sequence[Sequence[str]] = ((*_V1, _next_case_function()), _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(STEPS)
 
 

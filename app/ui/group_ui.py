@@ -66,7 +66,9 @@ class GroupLive(QObject):
 
 def attach_group(window: "MainWindow") -> Optional[GroupLive]:
     """In group mode: the live feed and the Next case action (None for a lone reader)."""
-    if not getattr(window.ws, "group_url", None):
+    from app.workstation.group_config import configured_url
+
+    if not configured_url(window.ws):
         return None
     from PySide6.QtGui import QAction, QKeySequence
 

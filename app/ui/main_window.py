@@ -174,6 +174,7 @@ class MainWindow(ReadingModeMixin, QMainWindow):
         self._action(file_menu, "Import &files...", self.choose_files, QKeySequence.StandardKey.Open)
         self._action(file_menu, "Import f&older...", self.choose_folder, "Ctrl+Shift+O")
         self._action(file_menu, "&Refresh", self.refresh, QKeySequence.StandardKey.Refresh)
+        self._action(file_menu, "&Group reading...", self.group_settings)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view_menu = self.menuBar().addMenu("&View")
@@ -247,6 +248,11 @@ class MainWindow(ReadingModeMixin, QMainWindow):
         if shortcut is not None:
             self.addAction(action)  # its key also works in reading mode, where the menu bar is hidden
         return action
+
+    def group_settings(self) -> None:
+        from app.ui.group_settings import open_group_settings
+
+        open_group_settings(self)
 
     # -- studies ------------------------------------------------------------------------
     def refresh(self) -> TaskHandle:

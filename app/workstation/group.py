@@ -53,8 +53,10 @@ class GroupSession:
 
 
 def session(ws: "Workstation") -> Optional[GroupSession]:
-    """The workstation's group session (None: no ``--group``, a lone reader)."""
-    url = getattr(ws, "group_url", None)
+    """The workstation's group session (None: no ``--group`` and none saved, a lone reader)."""
+    from app.workstation.group_config import configured_url
+
+    url = configured_url(ws)
     if not url:
         return None
     return ws._service(GROUP_SERVICE, lambda: GroupSession(ws, url))  # type: ignore[no-any-return]
@@ -65,7 +67,8 @@ def require(ws: "Workstation") -> GroupSession:
     if found is None:
         from app.workstation.workstation import WorkstationError
 
-        raise WorkstationError("no group database: give --group postgresql://... (or TELERAD_GROUP)")
+        raise WorkstationError("no group database: give --group postgresql://... (or TELERAD_GROUP), "
+                               "or save one in the window (File > Group reading...)")
     return found
 
 
