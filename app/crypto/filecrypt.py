@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import struct
+from collections.abc import Iterator, Sequence
 from typing import BinaryIO
 
 MAGIC = b"TLRENC\x01\n"
@@ -114,6 +115,43 @@ def write_encrypted(dst: BinaryIO, wrap_key: bytes, src: BinaryIO, length: int, 
         if len(block) != min(chunk, length - index * chunk):
             raise OSError("the source changed size while it was encrypted")
         dst.write(aead.encrypt(_nonce(index), block, aad + (b"\x01" if index == count - 1 else b"\x00")))
+
+
+def _chunk_views(pieces: Sequence[bytes | memoryview], chunk: int) -> Iterator[memoryview]:
+    """The concatenation of ``pieces`` in ``chunk``-sized views (the last one shorter; one empty view for no
+    bytes); only a chunk that spans two pieces is copied."""
+    carry, sent = bytearray(), False
+    for piece in pieces:
+        view, pos = memoryview(piece).cast("B"), 0
+        if carry:
+            pos = min(chunk - len(carry), len(view))
+            carry += view[:pos]
+            if len(carry) < chunk:
+                continue
+            yield memoryview(carry)
+            carry, sent = bytearray(), True
+        while len(view) - pos >= chunk:
+            yield view[pos:pos + chunk]
+            pos, sent = pos + chunk, True
+        carry = bytearray(view[pos:])
+    if carry or not sent:
+        yield memoryview(carry)
+
+
+def write_encrypted_pieces(dst: BinaryIO, wrap_key: bytes, pieces: Sequence[bytes | memoryview],
+                           chunk: int = CHUNK) -> None:
+    """Encrypt the concatenation of ``pieces`` into ``dst`` chunk by chunk (one chunk buffer: no whole-file
+    copy), the same file as :func:`encrypt_bytes` of their join."""
+    length = sum(len(piece) for piece in pieces)
+    header, file_key = make_header(wrap_key, length, chunk)
+    dst.write(header)
+    aead, aad, count = _aesgcm(file_key), header[:len(MAGIC) + _FIELDS.size], _chunks(length, chunk)
+    out = memoryview(bytearray(chunk + TAG))
+    for index, block in enumerate(_chunk_views(pieces, chunk)):
+        size = len(block)
+        aead.encrypt_into(_nonce(index), block, aad + (b"\x01" if index == count - 1 else b"\x00"),
+                          out[:size + TAG])
+        dst.write(out[:size + TAG])
 
 
 def decrypt_to_buffer(wrap_key: bytes, data: bytes | memoryview, where: str = "file") -> io.BytesIO:

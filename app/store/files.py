@@ -131,14 +131,17 @@ def write_staged(root: Path, folder: Path, pieces: Sequence["bytes | memoryview"
     """Write a canonical file (``pieces`` in order) to a new temp file in ``folder`` (under ``root/tmp``),
     encrypted when ``root`` is; not synced where ``syncfs`` will be (see :func:`write_many`).
     Returns (temp path, plaintext length)."""
-    size = sum(len(piece) for piece in pieces)
-    if keys_for(root) is not None:
-        pieces = [seal_for(root, b"".join(pieces))]
+    from app.crypto.filecrypt import write_encrypted_pieces
+
+    size, keys = sum(len(piece) for piece in pieces), keys_for(root)
     fd, tmp_name = tempfile.mkstemp(dir=folder, suffix=".part")
     try:
         with os.fdopen(fd, "wb") as fh:
-            for piece in pieces:
-                fh.write(piece)
+            if keys is not None:  # sealed chunk by chunk: no whole-file copy
+                write_encrypted_pieces(fh, keys.file_wrap, pieces)
+            else:
+                for piece in pieces:
+                    fh.write(piece)
             fh.flush()
             if _SYNCFS is None:  # pragma: no cover - no syncfs: each file is synced on its own
                 os.fsync(fh.fileno())

@@ -14,7 +14,7 @@ import pytest
 from app.cli.main import main
 from app.crypto import DataKeys, KeyMissingError, open_stored, read_stored, register, seal_for, unregister
 from app.crypto.filecrypt import (CHUNK, HEADER, DecryptError, EncryptedReader, decrypt_bytes, encrypt_bytes,
-                                  sealed_size)
+                                  sealed_size, write_encrypted_pieces)
 from app.crypto.marker import write_marker
 from app.db import open_database
 
@@ -36,6 +36,20 @@ def test_file_round_trip_and_seek(keys: DataKeys, size: int) -> None:
     reader.seek(size // 3)
     assert reader.read(CHUNK + 5) == data[size // 3:size // 3 + CHUNK + 5]
     assert reader.seek(0, io.SEEK_END) == size and reader.read(1) == b""
+
+
+@pytest.mark.parametrize("cuts", [[], [0], [5], [CHUNK], [CHUNK - 3, CHUNK + 4], [1, 2, 3 * CHUNK], [3 * CHUNK + 17]])
+def test_pieces_are_sealed_as_their_join(keys: DataKeys, cuts: list[int]) -> None:
+    data = os.urandom(3 * CHUNK + 17)
+    bounds = [0, *cuts, len(data)]
+    pieces = [memoryview(data)[a:b] for a, b in zip(bounds, bounds[1:])]
+    out = io.BytesIO()
+    write_encrypted_pieces(out, keys.file_wrap, pieces)
+    sealed = out.getvalue()
+    assert len(sealed) == sealed_size(len(data)) and decrypt_bytes(keys.file_wrap, sealed) == data
+    empty = io.BytesIO()
+    write_encrypted_pieces(empty, keys.file_wrap, [b"", b""])
+    assert decrypt_bytes(keys.file_wrap, empty.getvalue()) == b""
 
 
 def test_tampering_truncation_and_wrong_key_fail_cleanly(keys: DataKeys) -> None:
