@@ -32,6 +32,7 @@ from typing import Any, Callable
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+os.environ.setdefault("TELERAD_PLAINTEXT", "1")  # the unencrypted figures (bench/atrest.py compares both)
 NAMES = ("SMITH", "JONES", "GARCIA", "MULLER", "NGUYEN", "ROSSI", "DUBOIS", "KOWALSKI", "TANAKA", "SILVA")
 GIVEN = ("ANNA", "JOHN", "MARIA", "PETER", "LUCIA", "OMAR", "SARA", "TOM")
 MODS = (("CT", "CHEST"), ("MR", "HEAD"), ("CR", "CHEST"), ("US", "ABDOMEN"), ("CT", "ABDOMEN"))
