@@ -27,7 +27,7 @@ os.environ.pop("TELERAD_PLAINTEXT", None)  # an account-protected folder, as a r
 PASSWORD = "bench password 1"
 
 from bench.open_probe import CT140, Probe, launch, make_long_series, stop  # noqa: E402
-from bench.session import bench_session, data_missing  # noqa: E402
+from bench.session import probe_main  # noqa: E402
 from bench.xprobe import XScreen  # noqa: E402
 
 QUIT = 14
@@ -117,11 +117,7 @@ def main() -> int:
     args.slices = 300 if args.quick else 500
     if args.quick:
         args.runs = min(args.runs, 2)
-    if data_missing(CT140):
-        return 1
-    with bench_session("telerad-mpr-probe-") as tmp:
-        run(args, tmp)
-    return 0 if results and all(results) else 1
+    return probe_main("telerad-mpr-probe-", CT140, lambda tmp: run(args, tmp), results)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ CT140 = DATA / "ct" / "philips_phantom_study1_1mm"
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("TELERAD_PLAINTEXT", "1")  # the unencrypted figures (bench/atrest.py compares both)
 
-from bench.session import bench_session, data_missing  # noqa: E402
+from bench.session import probe_main  # noqa: E402
 from bench.xprobe import XScreen, first_match, thumb  # noqa: E402
 
 BOX = (330, 420, 300, 300)  # x, y, w, h on the 1920x1200 screen: inside the first viewport's image, left of
@@ -228,11 +228,7 @@ def main() -> int:
     if args.quick:
         args.runs = min(args.runs, 3)
     args.slices = 500 if args.quick else 2000
-    if data_missing(CT140):
-        return 1
-    with bench_session("telerad-open-probe-") as tmp:
-        run(args, tmp)
-    return 0 if results and all(results) else 1
+    return probe_main("telerad-open-probe-", CT140, lambda tmp: run(args, tmp), results)
 
 
 if __name__ == "__main__":

@@ -27,3 +27,13 @@ def bench_session(prefix: str) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         yield Path(tmp)
     print(f"load average after: {os.getloadavg()}; run time {time.monotonic() - started:.0f} s", flush=True)
+
+
+def probe_main(prefix: str, data: Path, body, results: list[bool]) -> int:  # type: ignore[no-untyped-def]
+    """A probe's exit status: 1 when ``data`` is missing, else ``body(tmp)`` in a :func:`bench_session`, then
+    0 only if every figure passed (``results`` is filled by ``body``)."""
+    if data_missing(data):
+        return 1
+    with bench_session(prefix) as tmp:
+        body(tmp)
+    return 0 if results and all(results) else 1

@@ -11,6 +11,7 @@ import sys
 from dataclasses import asdict
 
 from app.cli.context import workstation
+from app.cli.listing import print_records
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,14 +49,8 @@ def execute(args: argparse.Namespace) -> int:
         elif args.readers_action == "facility":
             return _facility(db, args)
         else:
-            readers = list_readers(db)
-            if args.json:
-                print(json.dumps([asdict(r) for r in readers], indent=2))
-            else:
-                for profile in readers:
-                    print(_line(profile))
-                if not readers:
-                    print("no readers (telerad readers add NAME --facility F --license STATE)")
+            print_records(list_readers(db), args.json, _line,
+                          "no readers (telerad readers add NAME --facility F --license STATE)")
     return 0
 
 

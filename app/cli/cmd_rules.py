@@ -5,10 +5,10 @@ worklist filter and the readers its studies go to; see app.group.rules)."""
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import asdict
 
 from app.cli.context import workstation
+from app.cli.listing import print_records
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,14 +40,8 @@ def execute(args: argparse.Namespace) -> int:
             remove_rule(db, args.name)
             print(f"rule {args.name} removed")
         else:
-            rules = list_rules(db)
-            if args.json:
-                print(json.dumps([asdict(r) for r in rules], indent=2))
-            else:
-                for rule in rules:
-                    print(_line(rule))
-                if not rules:
-                    print("no assignment rules: every study goes to every reader allowed to read it")
+            print_records(list_rules(db), args.json, _line,
+                          "no assignment rules: every study goes to every reader allowed to read it")
     return 0
 
 

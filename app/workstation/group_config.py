@@ -40,9 +40,14 @@ def check_url(url: str) -> str:
 
 
 def saved(ws: "Workstation") -> GroupConfig:
+    """The saved group URL (read once per workstation: every group use case asks for it)."""
     from app.settings import load_settings
 
-    return load_settings(ws.paths.config_dir, GROUP_FILE, GroupConfig, GroupConfig.from_json)
+    found = getattr(ws, "_group_config", None)
+    if found is None:
+        found = load_settings(ws.paths.config_dir, GROUP_FILE, GroupConfig, GroupConfig.from_json)
+        ws._group_config = found  # type: ignore[attr-defined]
+    return found
 
 
 def save(ws: "Workstation", url: str) -> GroupConfig:
@@ -51,6 +56,7 @@ def save(ws: "Workstation", url: str) -> GroupConfig:
 
     config = GroupConfig(check_url(url))
     save_settings(ws.paths.config_dir, GROUP_FILE, config)
+    ws._group_config = config  # type: ignore[attr-defined]
     return config
 
 
